@@ -1,0 +1,111 @@
+/**
+ * The mapper contract. A protocol mapper is a `MapperDefinition`: two configData schemas and a
+ * driver factory. The runtime (`runMapper`) does everything protocol-independent: the broker
+ * connection, learning specs, validating configData, collect and report cycles, applying deltas,
+ * device state, and reconnecting with backoff. A driver only moves values to and from devices.
+ */
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import type { Device, DeviceModel, ModelProperty } from '../schema/resources.js';
+import type { TwinValue } from '../twin/values.js';
+import type { Clock } from '../util/clock.js';
+
+/** One value read from (or pushed by) a device. */
+export interface Reading {
+  value: TwinValue;
+  /** Device clock, ms since epoch, when the device says when it measured. */
+  sourceTime?: number;
+  /** Protocol status, e.g. an OPC UA StatusCode name; absent means good. */
+  quality?: string;
+}
+
+/** A property as the driver sees it: model data, validated visitor config, resolved cycles. */
+export interface MapperProperty<V> {
+  name: string;
+  model: ModelProperty;
+  /** The visitor configData, the model's merged with the device's, validated by the mapper's schema. */
+  visitor: V;
+  /** Milliseconds between reads (the default when the spec says 0 or nothing). */
+  collectCycle: number;
+  /** Milliseconds between reports. */
+  reportCycle: number;
+}
+
+export interface MapperDevice<P, V> {
+  /** `{namespace}/{name}` */
+  id: string;
+  namespace: string;
+  name: string;
+  /** The protocol configData, the model's merged with the device's, validated. */
+  protocol: P;
+  properties: readonly MapperProperty<V>[];
+  device: Device;
+  model: DeviceModel;
+}
+
+/** Callbacks from a driver's session back into the runtime. */
+export interface SessionHooks {
+  /** A pushed value (subscription, notification, attribute report). */
+  onReading(property: string, reading: Reading): void;
+  /** The connection to the device is gone; the runtime closes the session and reconnects with backoff. */
+  onLost(err: Error): void;
+}
+
+/** A live connection to one device. */
+export interface DeviceSession<V> {
+  /**
+   * Reads the given properties, batched as the protocol allows. A property that failed maps to an
+   * Error (e.g. an EdgeTwinError 'ET_PROTOCOL' with the protocol status in `details`).
+   */
+  read?(properties: readonly MapperProperty<V>[], signal: AbortSignal): Promise<Map<string, Reading | Error>>;
+  /**
+   * Starts pushing values for the properties through `hooks.onReading`. Returns the names of the
+   * properties it could NOT subscribe; the runtime polls those with `read`.
+   */
+  subscribe?(properties: readonly MapperProperty<V>[], signal: AbortSignal): Promise<string[]>;
+  /** Writes a desired value; returns the value read back when the driver has it. */
+  write(property: MapperProperty<V>, value: TwinValue, signal: AbortSignal): Promise<Reading | undefined>;
+  close(): Promise<void>;
+}
+
+export interface MapperDriver<P, V> {
+  connect(device: MapperDevice<P, V>, hooks: SessionHooks, signal: AbortSignal): Promise<DeviceSession<V>>;
+  /** Releases everything the driver holds (shared connections, coordinators). */
+  stop(): Promise<void>;
+}
+
+/** Extra MQTT access for drivers with their own topics (e.g. ZigBee permit-join requests). */
+export interface MapperMqtt {
+  publish(topic: string, payload: string | Buffer, opts?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
+  subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>>;
+}
+
+export interface MapperContext {
+  nodeName: string;
+  /** A directory the mapper may keep state in (certificates, network keys). */
+  dataDir: string;
+  logger: Logger;
+  clock: Clock;
+  mqtt: MapperMqtt;
+}
+
+export interface MapperDefinition<PS extends TSchema = TSchema, VS extends TSchema = TSchema> {
+  /** `spec.protocol.protocolName` of the devices this mapper serves, e.g. "modbus". */
+  protocol: string;
+  protocolConfigSchema: PS;
+  visitorConfigSchema: VS;
+  defaults?: { collectCycleMs?: number; reportCycleMs?: number };
+  createDriver(ctx: MapperContext): MapperDriver<Static<PS>, Static<VS>>;
+}
+
+export function defineMapper<PS extends TSchema, VS extends TSchema>(
+  def: MapperDefinition<PS, VS>,
+): MapperDefinition<PS, VS> {
+  return def;
+}
+
+/** What edgecore publishes (retained) on `specTopics.device(node, device)`. */
+export interface MapperSpecMessage {
+  device: Device;
+  model: DeviceModel;
+}

@@ -1,0 +1,133 @@
+/**
+ * Payloads of KubeEdge's `$hw/events/...` twin protocol, with KubeEdge's validation rules.
+ * Values travel as strings with `metadata.type`; timestamps are integer milliseconds.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { EdgeTwinError } from '../errors.js';
+import { parseWithSchema } from '../schema/validate.js';
+import { WireTypes } from './values.js';
+
+export const TWIN_KEY_PATTERN = /^[a-zA-Z0-9-_.,:/@#]{1,128}$/;
+export const TWIN_VALUE_PATTERN = /^[a-zA-Z0-9-_.,:/@#]{1,512}$/;
+
+const TwinValueSchema = Type.Object({
+  value: Type.Optional(Type.String({ maxLength: 512 })),
+  metadata: Type.Optional(Type.Object({ timestamp: Type.Optional(Type.Integer()) })),
+});
+export type HwTwinValue = Static<typeof TwinValueSchema>;
+
+const TwinVersionSchema = Type.Object({ cloud: Type.Integer(), edge: Type.Integer() });
+
+export const HwMsgTwinSchema = Type.Object({
+  expected: Type.Optional(TwinValueSchema),
+  actual: Type.Optional(TwinValueSchema),
+  optional: Type.Optional(Type.Boolean()),
+  metadata: Type.Optional(Type.Object({ type: Type.Optional(Type.String()) })),
+  expected_version: Type.Optional(TwinVersionSchema),
+  actual_version: Type.Optional(TwinVersionSchema),
+});
+export type HwMsgTwin = Static<typeof HwMsgTwinSchema>;
+
+const Base = {
+  event_id: Type.Optional(Type.String()),
+  timestamp: Type.Optional(Type.Integer()),
+};
+
+export const HwTwinUpdateSchema = Type.Object({ ...Base, twin: Type.Record(Type.String(), HwMsgTwinSchema) });
+export type HwTwinUpdate = Static<typeof HwTwinUpdateSchema>;
+
+export const HwBaseSchema = Type.Object(Base);
+export type HwBase = Static<typeof HwBaseSchema>;
+
+export const HwStateUpdateSchema = Type.Object({ ...Base, state: Type.String({ minLength: 1 }) });
+export type HwStateUpdate = Static<typeof HwStateUpdateSchema>;
+
+export interface HwResultError {
+  event_id: string;
+  timestamp: number;
+  code: number;
+  reason: string;
+}
+
+export interface HwDocumentEntry {
+  last?: HwMsgTwin | undefined;
+  current?: HwMsgTwin | undefined;
+}
+
+export interface HwMembershipDevice {
+  id: string;
+  name: string;
+  description?: string;
+  state?: string;
+  twin?: Record<string, HwMsgTwin>;
+}
+
+function parseJson(payload: Buffer | string, topic: string): unknown {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new EdgeTwinError('ET_SCHEMA', `payload on ${topic} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Parses and validates a twin/update request with KubeEdge's key, value and type rules. */
+export function decodeTwinUpdate(payload: Buffer | string, topic: string): HwTwinUpdate {
+  const msg = parseWithSchema(HwTwinUpdateSchema, parseJson(payload, topic), `twin update on ${topic}`);
+  const names = Object.keys(msg.twin);
+  if (names.length === 0) throw new EdgeTwinError('ET_SCHEMA', `twin update on ${topic}: "twin" is empty`);
+  for (const [key, t] of Object.entries(msg.twin)) {
+    if (!TWIN_KEY_PATTERN.test(key)) {
+      throw new EdgeTwinError('ET_BAD_VALUE', `twin key ${JSON.stringify(key)} must match ${TWIN_KEY_PATTERN.source}`, {
+        details: { path: `/twin/${key}` },
+      });
+    }
+    for (const side of ['expected', 'actual'] as const) {
+      const v = t[side]?.value;
+      if (v !== undefined && !TWIN_VALUE_PATTERN.test(v)) {
+        throw new EdgeTwinError(
+          'ET_BAD_VALUE',
+          `twin ${key}: ${side} value ${JSON.stringify(v)} must match ${TWIN_VALUE_PATTERN.source}`,
+          { details: { path: `/twin/${key}/${side}/value` } },
+        );
+      }
+    }
+    const type = t.metadata?.type;
+    if (type !== undefined && !(WireTypes as readonly string[]).includes(type)) {
+      throw new EdgeTwinError(
+        'ET_BAD_VALUE',
+        `twin ${key}: metadata.type ${JSON.stringify(type)} must be one of ${WireTypes.join(', ')}`,
+        {
+          details: { path: `/twin/${key}/metadata/type` },
+        },
+      );
+    }
+  }
+  return msg;
+}
+
+export function decodeBase(payload: Buffer | string, topic: string): HwBase {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  if (text.trim() === '') return {};
+  return parseWithSchema(HwBaseSchema, parseJson(text, topic), `request on ${topic}`);
+}
+
+export function decodeStateUpdate(payload: Buffer | string, topic: string): HwStateUpdate {
+  return parseWithSchema(HwStateUpdateSchema, parseJson(payload, topic), `state update on ${topic}`);
+}
+
+/** A new event id: random, unique enough for correlation. */
+export function newEventId(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+export function errorResult(
+  eventId: string | undefined,
+  code: number,
+  reason: string,
+  now = Date.now(),
+): HwResultError {
+  return { event_id: eventId ?? '', timestamp: now, code, reason };
+}
