@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './schema/resources.js';
 export * from './schema/validate.js';
+export * from './schema/resolve.js';
 export * from './twin/values.js';
 export * from './twin/topics.js';
 export * from './twin/hw-messages.js';

@@ -58,5 +58,5 @@ export function parseWithSchema<T extends TSchema>(
       details: { ...details, path: first.path, issues },
     });
   }
-  return withDefaults as Static<T>;
+  return withDefaults;
 }
