@@ -8,3 +8,4 @@ export * from './twin/hw-messages.js';
 export * from './util/clock.js';
 export * from './util/backoff.js';
 export * from './mapper/types.js';
+export * from './mapper/index.js';

@@ -70,9 +70,13 @@ export function resolveDevice(
       );
     }
     if (seen.has(p.name)) {
-      throw new EdgeTwinError('ET_CONFIG_INVALID', `Device ${id}: field ${path}/name: property "${p.name}" is listed twice`, {
-        details: { ...details, path: `${path}/name` },
-      });
+      throw new EdgeTwinError(
+        'ET_CONFIG_INVALID',
+        `Device ${id}: field ${path}/name: property "${p.name}" is listed twice`,
+        {
+          details: { ...details, path: `${path}/name` },
+        },
+      );
     }
     seen.add(p.name);
     let specDesired: TwinValue | undefined;
@@ -82,10 +86,14 @@ export function resolveDevice(
         specDesired = coerceValue(mp.type, raw);
         checkRange(mp, specDesired);
       } catch (err) {
-        throw new EdgeTwinError('ET_BAD_VALUE', `Device ${id}: field ${path}/desired/value: ${(err as Error).message}`, {
-          cause: err,
-          details: { ...details, path: `${path}/desired/value` },
-        });
+        throw new EdgeTwinError(
+          'ET_BAD_VALUE',
+          `Device ${id}: field ${path}/desired/value: ${(err as Error).message}`,
+          {
+            cause: err,
+            details: { ...details, path: `${path}/desired/value` },
+          },
+        );
       }
     }
     properties.push({

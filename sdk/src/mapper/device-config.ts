@@ -1,0 +1,44 @@
+/**
+ * Turns a spec message into the `MapperDevice` a driver sees: joins Device and DeviceModel with
+ * sdk `resolveDevice`, validates the protocol configData and every property's visitor configData
+ * against the mapper's schemas (errors name the device, the property and the field) and resolves
+ * collect and report cycles.
+ */
+import type { Static, TSchema } from '@sinclair/typebox';
+import { resolveDevice, modelKey } from '../schema/resolve.js';
+import { parseWithSchema } from '../schema/validate.js';
+import type { MapperDefinition, MapperDevice, MapperProperty, MapperSpecMessage } from './types.js';
+
+export const DEFAULT_COLLECT_CYCLE_MS = 1000;
+
+export function toMapperDevice<PS extends TSchema, VS extends TSchema>(
+  definition: MapperDefinition<PS, VS>,
+  spec: MapperSpecMessage,
+): MapperDevice<Static<PS>, Static<VS>> {
+  const { device, model } = spec;
+  const ns = device.metadata.namespace;
+  const models = new Map([[modelKey(ns, device.spec.deviceModelRef.name), model]]);
+  const resolved = resolveDevice(device, models);
+  const id = resolved.id;
+  const protocol = parseWithSchema(
+    definition.protocolConfigSchema,
+    resolved.protocolConfig,
+    `device ${id} protocol configData`,
+    {
+      device: id,
+    },
+  );
+  const defaults = definition.defaults ?? {};
+  const properties: MapperProperty<Static<VS>>[] = resolved.properties.map((p) => {
+    const visitor = parseWithSchema(
+      definition.visitorConfigSchema,
+      p.visitorConfig,
+      `device ${id} property ${p.name} visitor configData`,
+      { device: id, property: p.name },
+    );
+    const collectCycle = p.collectCycle > 0 ? p.collectCycle : (defaults.collectCycleMs ?? DEFAULT_COLLECT_CYCLE_MS);
+    const reportCycle = p.reportCycle > 0 ? p.reportCycle : (defaults.reportCycleMs ?? collectCycle);
+    return { name: p.name, model: p.model, visitor, collectCycle, reportCycle };
+  });
+  return { id, namespace: resolved.namespace, name: resolved.name, protocol, properties, device, model };
+}

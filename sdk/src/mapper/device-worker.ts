@@ -1,0 +1,266 @@
+/**
+ * One device, one worker: connects through the driver (retrying with backoff when connect fails or
+ * the session reports it is lost), subscribes push-capable properties, polls the rest, reports
+ * values and keeps the device state (online after connect + first good read, unhealthy on read
+ * errors, offline when disconnected). Workers share nothing, so one dead device never stalls others.
+ */
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
+import { Backoff, type BackoffOptions } from '../util/backoff.js';
+import { sleep, type Clock } from '../util/clock.js';
+import { callWithTimeout, deferred } from './call.js';
+import { DesiredWriter } from './desired.js';
+import type { DeviceState, HwClient } from './hw-client.js';
+import { Poller, type ReadResults } from './poller.js';
+import { Reporter } from './reporter.js';
+import type { DeviceSession, MapperDevice, MapperDriver, Reading, SessionHooks } from './types.js';
+
+export interface DeviceWorkerOptions {
+  device: MapperDevice<unknown, unknown>;
+  driver: MapperDriver<unknown, unknown>;
+  hw: HwClient;
+  clock: Clock;
+  logger: Logger;
+  callTimeoutMs: number;
+  backoff?: BackoffOptions;
+}
+
+export class DeviceWorker {
+  readonly id: string;
+  private readonly ac = new AbortController();
+  private readonly backoff: Backoff;
+  private readonly reporter: Reporter;
+  private readonly desired: DesiredWriter;
+  private readonly log: Logger;
+  private running: Promise<void> | undefined;
+  private session: DeviceSession<unknown> | undefined;
+  private poller: Poller | undefined;
+  private state: DeviceState | undefined;
+  private stateSent = true;
+  private lastError: string | undefined;
+
+  constructor(private readonly opts: DeviceWorkerOptions) {
+    this.id = opts.device.id;
+    this.log = opts.logger.child({ device: this.id });
+    this.backoff = new Backoff({ initialMs: 500, maxMs: 30_000, ...opts.backoff });
+    this.reporter = new Reporter(opts.device, opts.hw, opts.clock, this.log);
+    this.desired = new DesiredWriter({
+      device: opts.device,
+      logger: this.log,
+      clock: opts.clock,
+      callTimeoutMs: opts.callTimeoutMs,
+      reporter: this.reporter,
+      hw: opts.hw,
+      session: () => this.session,
+      readOne: (p) => this.poller?.readOnce([p]),
+      onProblem: (msg) => this.problem(msg),
+      signal: this.ac.signal,
+    });
+  }
+
+  start(): void {
+    this.reporter.start();
+    this.running = this.run().catch((err) =>
+      this.log.error({ err: errorMessage(err) }, `worker of ${this.id} failed: ${errorMessage(err)}`),
+    );
+  }
+
+  /** What an operator asks: current state and the last problem. */
+  status(): { id: string; state: DeviceState | 'starting'; error?: string } {
+    return {
+      id: this.id,
+      state: this.state ?? 'starting',
+      ...(this.lastError === undefined ? {} : { error: this.lastError }),
+    };
+  }
+
+  /** A delta from edgecore: `{property: "value"}`. */
+  onDelta(delta: Record<string, unknown>): void {
+    this.desired.apply(delta);
+  }
+
+  /** The broker link came back: send the state again if it was not delivered. */
+  onBrokerConnected(): void {
+    if (!this.stateSent && this.state) this.sendState(this.state);
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.ac.signal;
+    const { driver, device, clock, callTimeoutMs } = this.opts;
+    const aborted = new Promise<Error>((resolve) =>
+      signal.addEventListener('abort', () => resolve(new Error('stopped')), { once: true }),
+    );
+    while (!signal.aborted) {
+      const lost = deferred<Error>();
+      let current = true;
+      const hooks: SessionHooks = {
+        onReading: (p, r) => {
+          if (current) this.onPushed(p, r);
+        },
+        onLost: (err) => lost.resolve(err),
+      };
+      let session: DeviceSession<unknown>;
+      let attempt: Promise<DeviceSession<unknown>> | undefined;
+      try {
+        session = await callWithTimeout((s) => (attempt = driver.connect(device, hooks, s)), {
+          timeoutMs: callTimeoutMs,
+          clock,
+          signal,
+          what: `connect to device ${this.id}`,
+        });
+      } catch (err) {
+        // A driver that ignored the abort may still open a session: close it when it does.
+        attempt?.then((late) => late.close()).catch(() => undefined);
+        if (signal.aborted) break;
+        const delay = this.backoff.next();
+        this.lastError = `cannot connect: ${errorMessage(err)}`;
+        this.log.warn(
+          { err: errorMessage(err), retryInMs: delay },
+          `cannot connect to device ${this.id}: ${errorMessage(err)}; retrying in ${delay} ms`,
+        );
+        this.setState('offline');
+        await sleep(delay, signal, clock).catch(() => undefined);
+        continue;
+      }
+      await this.serve(session);
+      const why = await Promise.race([lost.promise, aborted]);
+      current = false;
+      await this.closeSession(session);
+      if (signal.aborted) break;
+      const delay = this.backoff.next();
+      this.lastError = `connection lost: ${errorMessage(why)}`;
+      this.log.warn(
+        { err: errorMessage(why), retryInMs: delay },
+        `lost device ${this.id}: ${errorMessage(why)}; reconnecting in ${delay} ms`,
+      );
+      this.setState('offline');
+      await sleep(delay, signal, clock).catch(() => undefined);
+    }
+  }
+
+  /** Sets up a fresh session: subscriptions, polling, desired values already set. */
+  private async serve(session: DeviceSession<unknown>): Promise<void> {
+    const { device, clock, callTimeoutMs } = this.opts;
+    this.session = session;
+    this.log.info(`connected to device ${this.id}`);
+    let polled = device.properties;
+    if (session.subscribe) {
+      const subscribe = session.subscribe.bind(session);
+      try {
+        const notSubscribed = await callWithTimeout((s) => subscribe(device.properties, s), {
+          timeoutMs: callTimeoutMs,
+          clock,
+          signal: this.ac.signal,
+          what: `subscribe to device ${this.id}`,
+        });
+        polled = device.properties.filter((p) => notSubscribed.includes(p.name));
+      } catch (err) {
+        if (this.ac.signal.aborted) return;
+        this.log.warn(
+          { err: errorMessage(err) },
+          `subscribing to device ${this.id} failed, polling instead: ${errorMessage(err)}`,
+        );
+      }
+    }
+    if (this.ac.signal.aborted) return;
+    if (polled.length === 0) this.markGood();
+    this.poller = new Poller({
+      session,
+      properties: polled,
+      clock,
+      callTimeoutMs,
+      deviceId: this.id,
+      onResults: (r) => this.onReadResults(r),
+    });
+    this.poller.start();
+    this.desired.connected();
+  }
+
+  private async closeSession(session: DeviceSession<unknown>): Promise<void> {
+    const poller = this.poller;
+    this.poller = undefined;
+    this.session = undefined;
+    await poller?.stop();
+    await this.desired.idle();
+    try {
+      await callWithTimeout(() => session.close(), {
+        timeoutMs: this.opts.callTimeoutMs,
+        clock: this.opts.clock,
+        what: `closing the session of device ${this.id}`,
+      });
+    } catch (err) {
+      this.log.warn(
+        { err: errorMessage(err) },
+        `closing the session of device ${this.id} failed: ${errorMessage(err)}`,
+      );
+    }
+  }
+
+  private onReadResults(results: ReadResults): void {
+    let bad = 0;
+    for (const [name, r] of results) {
+      if (r instanceof Error) {
+        bad++;
+        this.lastError = `read of ${name} failed: ${r.message}`;
+        this.log.warn(
+          { property: name, err: r.message },
+          `read of device ${this.id} property ${name} failed: ${r.message}`,
+        );
+      } else {
+        this.desired.observed(name, r.value);
+        this.reporter.offer(name, r);
+      }
+    }
+    if (bad > 0) this.setState('unhealthy');
+    else this.markGood();
+  }
+
+  private onPushed(property: string, reading: Reading): void {
+    this.desired.observed(property, reading.value);
+    this.reporter.offer(property, reading);
+    if (this.state !== 'unhealthy') this.markGood();
+  }
+
+  private markGood(): void {
+    this.backoff.reset();
+    this.setState('online');
+  }
+
+  private problem(message: string): void {
+    this.lastError = message;
+    this.setState('unhealthy');
+  }
+
+  private setState(state: DeviceState): void {
+    if (state === 'online') this.lastError = undefined;
+    if (this.state === state) return;
+    this.state = state;
+    this.log.info({ state }, `device ${this.id} is ${state}`);
+    this.sendState(state);
+  }
+
+  private sendState(state: DeviceState): void {
+    this.stateSent = false;
+    this.opts.hw.publishState(this.opts.device, state).then(
+      () => {
+        if (this.state === state) this.stateSent = true;
+      },
+      (err) => this.log.debug({ err: errorMessage(err) }, `state of ${this.id} not sent yet: ${errorMessage(err)}`),
+    );
+  }
+
+  /**
+   * Stops polling and closes the session. `flush` sends values not yet reported (not for a
+   * removed device); `publishOffline` reports state offline (mapper shutdown).
+   */
+  async stop(opts: { flush?: boolean; publishOffline?: boolean } = {}): Promise<void> {
+    this.ac.abort();
+    await this.running;
+    if (opts.flush !== false) await this.reporter.flush().catch(() => undefined);
+    await this.reporter.stop();
+    if (opts.publishOffline && this.state !== 'offline') {
+      this.state = 'offline';
+      await this.opts.hw.publishState(this.opts.device, 'offline').catch(() => undefined);
+    }
+  }
+}
