@@ -1,0 +1,158 @@
+/**
+ * The twin rules for one change, checked in full before anything is modified: a desired patch,
+ * a batch of reported values, a state change. `plan*` functions throw EdgeTwinError and leave
+ * the record untouched; `apply*` functions then modify it.
+ */
+import {
+  EdgeTwinError,
+  checkRange,
+  coerceValue,
+  describeType,
+  isEdgeTwinError,
+  validateDesired,
+  type ResolvedProperty,
+  type TwinValue,
+} from '@edgetwin/sdk';
+import {
+  DeviceStates,
+  type DesiredSource,
+  type DeviceState,
+  type ReportInput,
+  type ReportedEntry,
+  type TwinChangeEvent,
+} from '../types.js';
+import type { TwinRecord } from './twin-record.js';
+
+function propertyOf(r: TwinRecord, name: string): ResolvedProperty {
+  const p = r.props.get(name);
+  if (!p) {
+    const known = [...r.props.keys()];
+    throw new EdgeTwinError(
+      'ET_UNKNOWN_PROPERTY',
+      `device ${r.id} has no property "${name}" (it has: ${known.join(', ') || 'no properties'})`,
+      { details: { property: name, device: r.id } },
+    );
+  }
+  return p;
+}
+
+/** Re-throws a value error with the property name and the expected type in front. */
+function valueError(r: TwinRecord, p: ResolvedProperty, err: unknown): never {
+  if (isEdgeTwinError(err)) {
+    const expected = describeType(p.model.type);
+    throw new EdgeTwinError(err.code, `device ${r.id} property "${p.name}": ${err.message}`, {
+      cause: err,
+      details: { ...err.details, property: p.name, type: p.model.type, expected },
+    });
+  }
+  throw err;
+}
+
+/** A checked desired patch: typed values to set, and names to delete. */
+export interface DesiredPlan {
+  set: Map<string, TwinValue>;
+  remove: string[];
+}
+
+export function planDesired(
+  r: TwinRecord,
+  values: Record<string, unknown>,
+  ifDesiredVersion: number | undefined,
+): DesiredPlan {
+  if (ifDesiredVersion !== undefined && ifDesiredVersion !== r.desiredVersion) {
+    throw new EdgeTwinError(
+      'ET_PRECONDITION',
+      `device ${r.id} desired version is ${r.desiredVersion}, not ${ifDesiredVersion}; read the twin again and retry`,
+      { details: { current: r.desiredVersion, expected: ifDesiredVersion } },
+    );
+  }
+  const plan: DesiredPlan = { set: new Map(), remove: [] };
+  for (const [name, raw] of Object.entries(values)) {
+    const p = propertyOf(r, name);
+    if (raw === null) {
+      if (r.desired.has(name)) plan.remove.push(name);
+      continue;
+    }
+    let v: TwinValue;
+    try {
+      v = validateDesired(p.model, raw);
+    } catch (err) {
+      valueError(r, p, err);
+    }
+    const cur = r.desired.get(name);
+    // Setting the value it already has is accepted without a new version.
+    if (!cur || cur.value !== v) plan.set.set(name, v);
+  }
+  return plan;
+}
+
+/** Applies a checked plan: one new desiredVersion for all of it. Returns the changed names. */
+export function applyDesired(r: TwinRecord, plan: DesiredPlan, source: DesiredSource, now: number): string[] {
+  const changed = [...plan.set.keys(), ...plan.remove];
+  if (changed.length === 0) return changed;
+  r.desiredVersion++;
+  for (const [name, value] of plan.set)
+    r.desired.set(name, { value, version: r.desiredVersion, updatedAt: now, source });
+  for (const name of plan.remove) r.desired.delete(name);
+  return changed;
+}
+
+export function planReport(
+  r: TwinRecord,
+  values: Record<string, ReportInput>,
+  now: number,
+): Map<string, ReportedEntry> {
+  const out = new Map<string, ReportedEntry>();
+  for (const [name, input] of Object.entries(values)) {
+    const p = propertyOf(r, name);
+    let value: TwinValue;
+    try {
+      value = coerceValue(p.model.type, input.value);
+      checkRange(p.model, value);
+    } catch (err) {
+      valueError(r, p, err);
+    }
+    const e: ReportedEntry = { value, updatedAt: now };
+    if (input.sourceTime !== undefined) e.sourceTime = input.sourceTime;
+    if (input.quality !== undefined) e.quality = input.quality;
+    out.set(name, e);
+  }
+  return out;
+}
+
+/** Every accepted report counts, even with an unchanged value (its timestamp is news). */
+export function applyReport(r: TwinRecord, entries: Map<string, ReportedEntry>): string[] {
+  if (entries.size === 0) return [];
+  r.reportedVersion++;
+  for (const [name, e] of entries) r.reported.set(name, e);
+  return [...entries.keys()];
+}
+
+export function checkState(state: string): DeviceState {
+  if (!(DeviceStates as readonly string[]).includes(state)) {
+    throw new EdgeTwinError('ET_BAD_VALUE', `state "${state}" is not one of ${DeviceStates.join(', ')}`, {
+      details: { expected: DeviceStates, got: state },
+    });
+  }
+  return state as DeviceState;
+}
+
+/** Returns true when the state changed; `lastOnline` moves whenever the device says it is up. */
+export function applyState(r: TwinRecord, state: DeviceState, now: number): boolean {
+  const changed = r.state !== state;
+  r.state = state;
+  if (state === 'online' || state === 'ok') r.lastOnline = now;
+  return changed;
+}
+
+/** The entries of `keys` before a change (entries are immutable, so no copy is needed). */
+export function entriesBefore(r: TwinRecord, kind: 'desired' | 'reported', keys: string[]): TwinChangeEvent['last'] {
+  const out: TwinChangeEvent['last'] = {};
+  for (const k of keys) {
+    const desired = kind === 'desired' ? r.desired.get(k) : undefined;
+    const reported = kind === 'reported' ? r.reported.get(k) : undefined;
+    if (desired) out[k] = { desired };
+    else if (reported) out[k] = { reported };
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+/**
+ * Data topics for edge apps: retained `{base}/{ns}/{name}/{property}` values (or the property's
+ * `pushMethod.mqtt.topic`), retained `{base}/{ns}/{name}/state`, and `.../{property}/set` to set
+ * a desired value with a JSON typed value, answered on `.../{property}/set/result`.
+ */
+import { EdgeTwinError, dataTopics, deviceId, type ResolvedDevice } from '@edgetwin/sdk';
+import type { TwinService } from '../engine/twin-service.js';
+import type { ReportedEntry, TwinSnapshot } from '../types.js';
+import { hwReason, hwStatus } from './errors.js';
+import type { Publisher, PublishOptions } from './publisher.js';
+
+export class DataTopics {
+  readonly topics: ReturnType<typeof dataTopics>;
+
+  constructor(
+    private readonly twin: TwinService,
+    private readonly pub: Publisher,
+    base: string,
+    private readonly now: () => number,
+    private readonly onError: (kind: string) => void,
+    private readonly defaultQos: 0 | 1 = 1,
+  ) {
+    this.topics = dataTopics(base);
+  }
+
+  /** Where a property's values go, and how (pushMethod.mqtt overrides the defaults). */
+  private target(dev: ResolvedDevice, property: string): { topic: string; opts: PublishOptions } {
+    const spec = dev.device.spec.properties.find((p) => p.name === property);
+    const mqtt = spec?.pushMethod?.mqtt;
+    const qos = mqtt?.qos;
+    return {
+      topic: mqtt?.topic ?? this.topics.property(dev, property),
+      opts: { qos: qos === 0 || qos === 1 || qos === 2 ? qos : this.defaultQos, retain: mqtt?.retained ?? true },
+    };
+  }
+
+  publishReported(dev: ResolvedDevice, property: string, e: ReportedEntry): void {
+    const { topic, opts } = this.target(dev, property);
+    const body: Record<string, unknown> = { value: e.value, timestamp: e.sourceTime ?? e.updatedAt };
+    if (e.quality !== undefined) body.quality = e.quality;
+    this.pub.publish(topic, body, opts);
+  }
+
+  publishState(dev: ResolvedDevice, snap: TwinSnapshot): void {
+    this.pub.publish(
+      this.topics.state(dev),
+      { state: snap.state, lastOnline: snap.lastOnline ?? null },
+      { retain: true },
+    );
+  }
+
+  /** Everything current, e.g. after a (re)start against a broker that lost its retained messages. */
+  publishAll(dev: ResolvedDevice, snap: TwinSnapshot): void {
+    for (const [p, e] of Object.entries(snap.reported)) this.publishReported(dev, p, e);
+    this.publishState(dev, snap);
+  }
+
+  /** Handles `{base}/{ns}/{name}/{property}/set`; returns false when the topic is not one. */
+  async handleSet(topic: string, payload: Buffer): Promise<boolean> {
+    const parsed = this.topics.parseSet(topic);
+    if (!parsed) return false;
+    const resultTopic = `${topic}/result`;
+    const id = deviceId(parsed.device);
+    try {
+      let value: unknown;
+      try {
+        value = JSON.parse(payload.toString('utf8')) as unknown;
+      } catch {
+        throw new EdgeTwinError(
+          'ET_SCHEMA',
+          `payload on ${topic} is not JSON; send a JSON value such as 21.5, true or "eco" (strings in quotes)`,
+        );
+      }
+      if (typeof value === 'object' && value !== null) {
+        throw new EdgeTwinError('ET_BAD_VALUE', `payload on ${topic} must be a JSON number, boolean, string or null`);
+      }
+      const snap = await this.twin.setDesired(id, { [parsed.property]: value }, { source: 'mqtt' });
+      this.pub.publish(resultTopic, {
+        code: 200,
+        timestamp: this.now(),
+        desiredVersion: snap.desiredVersion,
+        value: snap.desired[parsed.property]?.value ?? null,
+      });
+    } catch (err) {
+      this.onError('set');
+      this.pub.publish(resultTopic, { code: hwStatus(err), timestamp: this.now(), reason: hwReason(err) });
+    }
+    return true;
+  }
+}

@@ -1,0 +1,33 @@
+/** How EdgeTwinError codes travel in `$hw` results: HTTP-like status codes. */
+import { errorMessage, isEdgeTwinError } from '@edgetwin/sdk';
+
+export function hwStatus(err: unknown): number {
+  if (!isEdgeTwinError(err)) return 500;
+  switch (err.code) {
+    case 'ET_NOT_FOUND':
+      return 404;
+    case 'ET_PRECONDITION':
+      return 409;
+    case 'ET_UNAVAILABLE':
+    case 'ET_INTERNAL':
+    case 'ET_TIMEOUT':
+      return 500;
+    default:
+      return 400; // ET_SCHEMA, ET_BAD_VALUE, ET_READ_ONLY, ET_UNKNOWN_PROPERTY, ...
+  }
+}
+
+export function hwReason(err: unknown): string {
+  return errorMessage(err);
+}
+
+/** The event_id of a payload that failed validation, when one can still be read. */
+export function eventIdOf(payload: Buffer): string | undefined {
+  try {
+    const v = JSON.parse(payload.toString('utf8')) as unknown;
+    if (v && typeof v === 'object' && 'event_id' in v && typeof v.event_id === 'string') return v.event_id;
+  } catch {
+    // not JSON: no event id
+  }
+  return undefined;
+}

@@ -1,0 +1,229 @@
+/**
+ * Serves the device twin on the edge broker through an mqtt.js client: KubeEdge's `$hw` twin
+ * protocol, the data topics for edge apps, and the retained mapper spec topics. Works with any
+ * MQTT 3.1.1/5 broker (the embedded aedes, Mosquitto).
+ */
+import type { MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import {
+  errorMessage,
+  hwTopics,
+  newEventId,
+  parseHwRequestTopic,
+  specTopics,
+  systemClock,
+  deviceId,
+  type Clock,
+  type MapperSpecMessage,
+  type ResolvedDevice,
+} from '@edgetwin/sdk';
+import type { TwinService } from '../engine/twin-service.js';
+import type { Counter, MetricsRegistry } from '../metrics.js';
+import type { MembershipChange, TwinChangeEvent } from '../types.js';
+import { DataTopics } from './data-topics.js';
+import { HwRequests } from './hw-requests.js';
+import { deltaOf, documentOf, membershipDevice } from './hw-payloads.js';
+import { Publisher } from './publisher.js';
+import { FlowControl, type FlowControlOptions } from './flow-control.js';
+
+export interface TwinMqttHandlerOptions {
+  twin: TwinService;
+  client: MqttClient;
+  nodeName: string;
+  /** Base of the data topics (default `devices`). */
+  dataTopicBase?: string;
+  logger: Logger;
+  /** Defaults to the twin's registry. */
+  metrics?: MetricsRegistry;
+  clock?: Clock;
+  /** Back-pressure limits (see FlowControl). */
+  flow?: FlowControlOptions;
+  /** QoS of data topic values when the property's pushMethod.mqtt says none (default 1). */
+  dataQos?: 0 | 1;
+}
+
+export class TwinMqttHandler {
+  private readonly twin: TwinService;
+  private readonly client: MqttClient;
+  private readonly nodeName: string;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly pub: Publisher;
+  private readonly hw: HwRequests;
+  private readonly data: DataTopics;
+  private readonly filters: string[];
+  private readonly messages: Counter;
+  private readonly errors: Counter;
+  private pendingEvents: TwinChangeEvent[] = [];
+  private eventTimer: NodeJS.Immediate | undefined;
+  private running = false;
+  private readonly flow: FlowControl;
+
+  constructor(opts: TwinMqttHandlerOptions) {
+    this.twin = opts.twin;
+    this.client = opts.client;
+    this.nodeName = opts.nodeName;
+    this.log = opts.logger.child({ module: 'twin-mqtt' });
+    this.clock = opts.clock ?? systemClock;
+    const metrics = opts.metrics ?? opts.twin.metrics;
+    this.messages = metrics.counter('edgetwin_mqtt_messages_total', 'Requests received on the edge broker, by kind.');
+    this.errors = metrics.counter('edgetwin_mqtt_request_errors_total', 'Requests answered with an error, by kind.');
+    this.pub = new Publisher(this.client, this.log, metrics);
+    this.flow = new FlowControl(this.client, opts.flow);
+    metrics.gauge(
+      'edgetwin_mqtt_requests_in_flight',
+      'MQTT requests received and not answered yet.',
+      () => this.flow.pending,
+    );
+    metrics.gauge(
+      'edgetwin_mqtt_unacked_publishes',
+      'QoS 1 publishes the broker has not acknowledged yet.',
+      () => this.pub.unacked,
+    );
+    const now = () => this.clock.now();
+    const onError = (kind: string) => this.errors.inc({ kind });
+    this.hw = new HwRequests(this.twin, this.pub, this.log, now, onError);
+    this.data = new DataTopics(this.twin, this.pub, opts.dataTopicBase ?? 'devices', now, onError, opts.dataQos ?? 1);
+    this.filters = [
+      ...hwTopics.requestFilters.filter((f) => !f.includes('/membership/')),
+      hwTopics.membershipGet(this.nodeName),
+      this.data.topics.setFilter,
+      specTopics.filter(this.nodeName),
+    ];
+  }
+
+  /** Subscribes, then publishes the specs, data and state of every device (retained) and pending deltas. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.client.on('message', this.onMessage);
+    this.flow.install();
+    this.twin.on('change', this.onChange);
+    this.twin.on('membership', this.onMembership);
+    try {
+      await this.client.subscribeAsync(this.filters, { qos: 1 });
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    const now = this.clock.now();
+    for (const dev of this.twin.listDevices()) {
+      this.publishSpec(dev);
+      const snap = this.twin.getTwin(dev.id);
+      if (!snap) continue;
+      this.data.publishAll(dev, snap);
+      // Desired values set while nobody was listening still reach the mapper.
+      if (Object.keys(snap.delta).length > 0) this.pub.publish(hwTopics.twinUpdateDelta(dev), deltaOf(dev, snap, now));
+    }
+    this.log.info(
+      { filters: this.filters.length, devices: this.twin.listDevices().length },
+      'twin MQTT handler started',
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.client.off('message', this.onMessage);
+    this.flow.uninstall();
+    this.twin.off('change', this.onChange);
+    this.twin.off('membership', this.onMembership);
+    if (this.eventTimer) clearImmediate(this.eventTimer);
+    this.eventTimer = undefined;
+    this.publishEvents();
+    if (this.client.connected) {
+      try {
+        await this.client.unsubscribeAsync(this.filters);
+      } catch (err) {
+        this.log.debug({ err: errorMessage(err) }, 'unsubscribe failed while stopping');
+      }
+    }
+  }
+
+  private readonly onMessage = (topic: string, payload: Buffer): void => {
+    const req = parseHwRequestTopic(topic);
+    if (req) {
+      this.messages.inc({ kind: req.kind });
+      this.flow.track(this.hw.handle(req, topic, payload));
+      return;
+    }
+    const spec = specTopics.parse(topic);
+    if (spec) {
+      // A retained spec of a device this node no longer has (removed while we were down): clear it.
+      if (payload.length > 0 && spec.node === this.nodeName && !this.twin.getDevice(deviceId(spec.device))) {
+        this.pub.publish(topic, '', { retain: true });
+      }
+      return;
+    }
+    if (!this.data.topics.parseSet(topic)) return; // someone else's subscription on a shared client
+    this.messages.inc({ kind: 'set' });
+    this.flow.track(
+      this.data
+        .handleSet(topic, payload)
+        .catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'set failed')),
+    );
+  };
+
+  /** Change events are published after the current tick, so request results go out first. */
+  private readonly onChange = (ev: TwinChangeEvent): void => {
+    this.pendingEvents.push(ev);
+    this.eventTimer ??= setImmediate(() => {
+      this.eventTimer = undefined;
+      this.publishEvents();
+    });
+  };
+
+  private publishEvents(): void {
+    const events = this.pendingEvents;
+    this.pendingEvents = [];
+    for (const ev of events) {
+      const dev = this.twin.getDevice(ev.id);
+      if (!dev) continue;
+      const now = this.clock.now();
+      if (ev.kind === 'state') {
+        this.data.publishState(dev, ev.snapshot);
+        continue;
+      }
+      this.pub.publish(hwTopics.twinUpdateDocument(dev), documentOf(dev, ev, now));
+      const deltaKeys = Object.keys(ev.snapshot.delta);
+      const deltaTouched = ev.kind === 'desired' || ev.changed.some((p) => deltaKeys.includes(p));
+      if (deltaKeys.length > 0 && deltaTouched) {
+        this.pub.publish(hwTopics.twinUpdateDelta(dev), deltaOf(dev, ev.snapshot, now, ev.cause));
+      }
+      if (ev.kind === 'reported') {
+        for (const p of ev.changed) {
+          const e = ev.snapshot.reported[p];
+          if (e) this.data.publishReported(dev, p, e);
+        }
+      }
+    }
+  }
+
+  private readonly onMembership = (c: MembershipChange): void => {
+    const now = this.clock.now();
+    const added = c.added.map((id) => this.twin.getDevice(id)).filter((d): d is ResolvedDevice => d !== undefined);
+    const updated = c.updated.map((id) => this.twin.getDevice(id)).filter((d): d is ResolvedDevice => d !== undefined);
+    for (const d of [...added, ...updated]) this.publishSpec(d);
+    for (const id of c.removed) {
+      const ref = { namespace: id.slice(0, id.indexOf('/')), name: id.slice(id.indexOf('/') + 1) };
+      this.pub.publish(specTopics.device(this.nodeName, ref), '', { retain: true });
+      this.pub.publish(this.data.topics.state(ref), '', { retain: true });
+    }
+    this.pub.publish(hwTopics.membershipUpdated(this.nodeName), {
+      event_id: newEventId(),
+      timestamp: now,
+      added_devices: added.map((d) => membershipDevice(d, this.twin.getTwin(d.id))),
+      removed_devices: c.removed.map((id) => ({ id, name: id.slice(id.indexOf('/') + 1) })),
+      updated_devices: updated.map((d) => membershipDevice(d, this.twin.getTwin(d.id))),
+    });
+    for (const d of added) {
+      const snap = this.twin.getTwin(d.id);
+      if (snap) this.data.publishState(d, snap);
+    }
+  };
+
+  private publishSpec(dev: ResolvedDevice): void {
+    const msg: MapperSpecMessage = { device: dev.device, model: dev.model };
+    this.pub.publish(specTopics.device(this.nodeName, dev), msg, { retain: true });
+  }
+}

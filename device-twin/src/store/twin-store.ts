@@ -1,0 +1,233 @@
+/**
+ * The twin's SQLite store (better-sqlite3, WAL, synchronous=NORMAL): resources (models and
+ * devices as applied), per-device twin metadata, desired and reported entries, and the last
+ * applied spec desired value of each property. Writes happen inside `transaction()`; TwinService
+ * groups many updates into one transaction.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { EdgeTwinError, type Device, type DeviceModel, type TwinValue } from '@edgetwin/sdk';
+import type { DesiredEntry, DesiredSource, DeviceState, ReportedEntry } from '../types.js';
+
+export interface PersistedMeta {
+  desiredVersion: number;
+  reportedVersion: number;
+  state: DeviceState;
+  lastOnline: number | undefined;
+  seq: number;
+}
+
+export interface PersistedTwin {
+  id: string;
+  meta: PersistedMeta;
+  desired: Map<string, DesiredEntry>;
+  reported: Map<string, ReportedEntry>;
+  specDesired: Map<string, TwinValue>;
+}
+
+export interface PersistedState {
+  models: DeviceModel[];
+  devices: Device[];
+  twins: Map<string, PersistedTwin>;
+}
+
+export interface TwinStore {
+  readonly file: string;
+  loadAll(): PersistedState;
+  /** Runs `fn` in one IMMEDIATE transaction; rolls back when it throws. */
+  transaction<T>(fn: () => T): T;
+  replaceResources(models: readonly DeviceModel[], devices: readonly Device[]): void;
+  putMeta(id: string, meta: PersistedMeta): void;
+  putDesired(id: string, property: string, entry: DesiredEntry): void;
+  deleteDesired(id: string, property: string): void;
+  putReported(id: string, property: string, entry: ReportedEntry): void;
+  deleteReported(id: string, property: string): void;
+  putSpecDesired(id: string, property: string, value: TwinValue | undefined): void;
+  /** Removes a device's twin rows (metadata, desired, reported, spec desired). */
+  deleteTwin(id: string): void;
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS resources (kind TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (kind, id));
+CREATE TABLE IF NOT EXISTS twin_meta (id TEXT PRIMARY KEY, desired_version INTEGER NOT NULL, reported_version INTEGER NOT NULL,
+  state TEXT NOT NULL, last_online INTEGER, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS twin_desired (id TEXT NOT NULL, prop TEXT NOT NULL, value TEXT NOT NULL, version INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL, source TEXT NOT NULL, PRIMARY KEY (id, prop));
+CREATE TABLE IF NOT EXISTS twin_reported (id TEXT NOT NULL, prop TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  source_time INTEGER, quality TEXT, PRIMARY KEY (id, prop));
+CREATE TABLE IF NOT EXISTS twin_spec (id TEXT NOT NULL, prop TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (id, prop));
+`;
+
+interface MetaRow {
+  id: string;
+  desired_version: number;
+  reported_version: number;
+  state: string;
+  last_online: number | null;
+  seq: number;
+}
+interface DesiredRow {
+  id: string;
+  prop: string;
+  value: string;
+  version: number;
+  updated_at: number;
+  source: string;
+}
+interface ReportedRow {
+  id: string;
+  prop: string;
+  value: string;
+  updated_at: number;
+  source_time: number | null;
+  quality: string | null;
+}
+interface SpecRow {
+  id: string;
+  prop: string;
+  value: string;
+}
+
+/** Opens (creating when needed) the twin database at `file`; `:memory:` works for tests. */
+export function openTwinStore(opts: { file: string }): TwinStore {
+  if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(opts.file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(SCHEMA);
+  } catch (err) {
+    throw new EdgeTwinError(
+      'ET_UNAVAILABLE',
+      `cannot open the twin database ${opts.file}: ${(err as Error).message}; check the path and its permissions`,
+      { cause: err, details: { file: opts.file } },
+    );
+  }
+  const s = {
+    delResources: db.prepare('DELETE FROM resources'),
+    putResource: db.prepare('INSERT INTO resources (kind, id, json) VALUES (?, ?, ?)'),
+    putMeta: db.prepare(
+      `INSERT INTO twin_meta (id, desired_version, reported_version, state, last_online, seq) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET desired_version = excluded.desired_version, reported_version = excluded.reported_version,
+       state = excluded.state, last_online = excluded.last_online, seq = excluded.seq`,
+    ),
+    putDesired: db.prepare(
+      `INSERT INTO twin_desired (id, prop, value, version, updated_at, source) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id, prop) DO UPDATE SET value = excluded.value, version = excluded.version,
+       updated_at = excluded.updated_at, source = excluded.source`,
+    ),
+    delDesired: db.prepare('DELETE FROM twin_desired WHERE id = ? AND prop = ?'),
+    putReported: db.prepare(
+      `INSERT INTO twin_reported (id, prop, value, updated_at, source_time, quality) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id, prop) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+       source_time = excluded.source_time, quality = excluded.quality`,
+    ),
+    delReported: db.prepare('DELETE FROM twin_reported WHERE id = ? AND prop = ?'),
+    putSpec: db.prepare(
+      'INSERT INTO twin_spec (id, prop, value) VALUES (?, ?, ?) ON CONFLICT (id, prop) DO UPDATE SET value = excluded.value',
+    ),
+    delSpec: db.prepare('DELETE FROM twin_spec WHERE id = ? AND prop = ?'),
+    delTwin: [
+      db.prepare('DELETE FROM twin_meta WHERE id = ?'),
+      db.prepare('DELETE FROM twin_desired WHERE id = ?'),
+      db.prepare('DELETE FROM twin_reported WHERE id = ?'),
+      db.prepare('DELETE FROM twin_spec WHERE id = ?'),
+    ],
+  };
+
+  return {
+    file: opts.file,
+    loadAll() {
+      const models: DeviceModel[] = [];
+      const devices: Device[] = [];
+      for (const r of db.prepare('SELECT kind, json FROM resources ORDER BY id').all() as {
+        kind: string;
+        json: string;
+      }[]) {
+        if (r.kind === 'DeviceModel') models.push(JSON.parse(r.json) as DeviceModel);
+        else devices.push(JSON.parse(r.json) as Device);
+      }
+      const twins = new Map<string, PersistedTwin>();
+      const twin = (id: string): PersistedTwin => {
+        let t = twins.get(id);
+        if (!t) {
+          t = {
+            id,
+            meta: { desiredVersion: 0, reportedVersion: 0, state: 'unknown', lastOnline: undefined, seq: 0 },
+            desired: new Map(),
+            reported: new Map(),
+            specDesired: new Map(),
+          };
+          twins.set(id, t);
+        }
+        return t;
+      };
+      for (const r of db.prepare('SELECT * FROM twin_meta').all() as MetaRow[]) {
+        twin(r.id).meta = {
+          desiredVersion: r.desired_version,
+          reportedVersion: r.reported_version,
+          state: r.state as DeviceState,
+          lastOnline: r.last_online ?? undefined,
+          seq: r.seq,
+        };
+      }
+      for (const r of db.prepare('SELECT * FROM twin_desired').all() as DesiredRow[]) {
+        twin(r.id).desired.set(r.prop, {
+          value: JSON.parse(r.value) as TwinValue,
+          version: r.version,
+          updatedAt: r.updated_at,
+          source: r.source as DesiredSource,
+        });
+      }
+      for (const r of db.prepare('SELECT * FROM twin_reported').all() as ReportedRow[]) {
+        const e: ReportedEntry = { value: JSON.parse(r.value) as TwinValue, updatedAt: r.updated_at };
+        if (r.source_time !== null) e.sourceTime = r.source_time;
+        if (r.quality !== null) e.quality = r.quality;
+        twin(r.id).reported.set(r.prop, e);
+      }
+      for (const r of db.prepare('SELECT * FROM twin_spec').all() as SpecRow[]) {
+        twin(r.id).specDesired.set(r.prop, JSON.parse(r.value) as TwinValue);
+      }
+      return { models, devices, twins };
+    },
+    transaction<T>(fn: () => T): T {
+      return db.transaction(fn).immediate();
+    },
+    replaceResources(models, devices) {
+      s.delResources.run();
+      for (const m of models)
+        s.putResource.run('DeviceModel', `${m.metadata.namespace ?? 'default'}/${m.metadata.name}`, JSON.stringify(m));
+      for (const d of devices)
+        s.putResource.run('Device', `${d.metadata.namespace ?? 'default'}/${d.metadata.name}`, JSON.stringify(d));
+    },
+    putMeta(id, m) {
+      s.putMeta.run(id, m.desiredVersion, m.reportedVersion, m.state, m.lastOnline ?? null, m.seq);
+    },
+    putDesired(id, prop, e) {
+      s.putDesired.run(id, prop, JSON.stringify(e.value), e.version, e.updatedAt, e.source);
+    },
+    deleteDesired(id, prop) {
+      s.delDesired.run(id, prop);
+    },
+    putReported(id, prop, e) {
+      s.putReported.run(id, prop, JSON.stringify(e.value), e.updatedAt, e.sourceTime ?? null, e.quality ?? null);
+    },
+    deleteReported(id, prop) {
+      s.delReported.run(id, prop);
+    },
+    putSpecDesired(id, prop, value) {
+      if (value === undefined) s.delSpec.run(id, prop);
+      else s.putSpec.run(id, prop, JSON.stringify(value));
+    },
+    deleteTwin(id) {
+      for (const st of s.delTwin) st.run(id);
+    },
+    close() {
+      if (db.open) db.close();
+    },
+  };
+}

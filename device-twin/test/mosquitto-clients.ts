@@ -1,0 +1,108 @@
+/**
+ * Debian's mosquitto_sub and mosquitto_pub as an independent MQTT client for tests: what the
+ * twin publishes is seen through mosquitto_sub, requests are sent with mosquitto_pub.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { stopProcess, waitFor } from '@edgetwin/sdk/testing';
+
+const run = promisify(execFile);
+
+/** A parsed JSON payload; its shape is what the assertions check. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+function parseJson(text: string): Json {
+  return JSON.parse(text);
+}
+
+export interface Seen {
+  topic: string;
+  payload: string;
+  json(): Json;
+}
+
+export class MosquittoSub {
+  readonly messages: Seen[] = [];
+  private child: ChildProcess | undefined;
+  private buf = '';
+
+  constructor(
+    private readonly port: number,
+    private readonly filters: string[],
+  ) {}
+
+  /** Starts mosquitto_sub and waits until it receives a probe, so it is surely subscribed. */
+  async start(): Promise<this> {
+    const args = ['-h', '127.0.0.1', '-p', String(this.port), '-q', '1', '-v', '-t', 'probe/#'];
+    for (const f of this.filters) args.push('-t', f);
+    this.child = spawn('mosquitto_sub', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.buf += d.toString('utf8');
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        const sp = line.indexOf(' ');
+        const topic = sp < 0 ? line : line.slice(0, sp);
+        const raw = sp < 0 ? '' : line.slice(sp + 1);
+        const payload = raw === '(null)' ? '' : raw; // how mosquitto_sub -v shows an empty payload
+        this.messages.push({
+          topic,
+          payload,
+          json(): Json {
+            return parseJson(payload);
+          },
+        });
+      }
+    });
+    const probe = `probe/${Math.random().toString(36).slice(2)}`;
+    await waitFor(
+      async () => {
+        await mosquittoPub(this.port, probe, 'x');
+        return this.messages.some((m) => m.topic === probe);
+      },
+      15_000,
+      'mosquitto_sub to subscribe',
+    );
+    return this;
+  }
+
+  /** Waits for a message on `topic` (and matching `pred`) that arrived after index `from`. */
+  waitFor(topic: string, pred: (m: Seen) => boolean = () => true, from = 0, timeoutMs = 15_000): Promise<Seen> {
+    return waitFor(
+      () => this.messages.slice(from).find((m) => m.topic === topic && pred(m)),
+      timeoutMs,
+      `a message on ${topic}`,
+    );
+  }
+
+  on(topic: string): Seen[] {
+    return this.messages.filter((m) => m.topic === topic);
+  }
+
+  get mark(): number {
+    return this.messages.length;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child) await stopProcess(this.child);
+  }
+}
+
+export async function mosquittoPub(port: number, topic: string, payload: string, retain = false): Promise<void> {
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', payload];
+  if (retain) args.push('-r');
+  await run('mosquitto_pub', args, { timeout: 10_000 });
+}
+
+/** Publishes each line as one message over a single connection (mosquitto_pub -l). */
+export async function mosquittoPubLines(port: number, topic: string, lines: string[]): Promise<void> {
+  const child = spawn('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-l'], {
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.stdin.end(lines.join('\n') + '\n');
+  const code = await exited;
+  if (code !== 0) throw new Error(`mosquitto_pub -l exited with ${code}`);
+}
