@@ -1,0 +1,3 @@
+export * from './protocol.js';
+export * from './store.js';
+export * from './agent.js';

@@ -1,0 +1,107 @@
+/**
+ * The edge's cloud-sync state in SQLite (`cloud-sync.db` in the edge data dir): the node token
+ * issued at join, the resources received from the cloud with their resourceVersions, and the
+ * outbox of upstream changes not yet confirmed by the cloud. Every write is committed before the
+ * edge acknowledges or forgets anything.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OutboxEntry, ResourceKey } from './protocol.js';
+
+export interface StoredResource {
+  key: ResourceKey;
+  resourceVersion: string;
+  object: unknown;
+}
+
+export class CloudSyncStore {
+  private readonly db: Database.Database;
+  private seq: number;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(join(dataDir, 'cloud-sync.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS resources (key TEXT PRIMARY KEY, rv TEXT NOT NULL, json TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, entry TEXT NOT NULL);
+    `);
+    this.seq = Number(this.getMeta('seq') ?? '0');
+  }
+
+  getMeta(k: string): string | undefined {
+    const row = this.db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined;
+    return row?.v;
+  }
+
+  setMeta(k: string, v: string): void {
+    this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v').run(k, v);
+  }
+
+  resources(): StoredResource[] {
+    const rows = this.db.prepare('SELECT key, rv, json FROM resources').all() as Array<{
+      key: string;
+      rv: string;
+      json: string;
+    }>;
+    return rows.map((r) => ({ key: r.key, resourceVersion: r.rv, object: JSON.parse(r.json) as unknown }));
+  }
+
+  /** Stores and drops resources in one transaction. */
+  applySync(upserts: StoredResource[], deletes: ResourceKey[]): void {
+    const put = this.db.prepare(
+      'INSERT INTO resources (key, rv, json) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET rv = excluded.rv, json = excluded.json',
+    );
+    const del = this.db.prepare('DELETE FROM resources WHERE key = ?');
+    this.db.transaction(() => {
+      for (const u of upserts) put.run(u.key, u.resourceVersion, JSON.stringify(u.object));
+      for (const k of deletes) del.run(k);
+    })();
+  }
+
+  /** Puts the latest entry for `key` (coalescing) and returns its sequence number. */
+  putOutbox(items: Array<{ key: string; entry: OutboxEntry }>): void {
+    const put = this.db.prepare(
+      'INSERT INTO outbox (key, seq, entry) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET seq = excluded.seq, entry = excluded.entry',
+    );
+    this.db.transaction(() => {
+      for (const it of items) put.run(it.key, ++this.seq, JSON.stringify(it.entry));
+      this.setMeta('seq', String(this.seq));
+    })();
+  }
+
+  outbox(limit = 100_000): Array<{ key: string; seq: number; entry: OutboxEntry }> {
+    const rows = this.db.prepare('SELECT key, seq, entry FROM outbox ORDER BY seq LIMIT ?').all(limit) as Array<{
+      key: string;
+      seq: number;
+      entry: string;
+    }>;
+    return rows.map((r) => ({ key: r.key, seq: r.seq, entry: JSON.parse(r.entry) as OutboxEntry }));
+  }
+
+  outboxSize(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  /** Removes confirmed entries, unless a newer value replaced them meanwhile. */
+  confirm(done: Array<{ key: string; seq: number }>): void {
+    const del = this.db.prepare('DELETE FROM outbox WHERE key = ? AND seq = ?');
+    this.db.transaction(() => {
+      for (const d of done) del.run(d.key, d.seq);
+    })();
+  }
+
+  dropOutbox(keys: string[]): void {
+    const del = this.db.prepare('DELETE FROM outbox WHERE key = ?');
+    this.db.transaction(() => {
+      for (const k of keys) del.run(k);
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

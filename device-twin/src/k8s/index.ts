@@ -1,0 +1,5 @@
+export * from './crd.js';
+export * from './kube-client.js';
+export * from './informer.js';
+export * from './status-writer.js';
+export * from './device-controller.js';
