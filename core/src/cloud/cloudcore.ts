@@ -1,0 +1,138 @@
+/**
+ * cloudcore: the composition root of the cloud side. Kubernetes device controller (informers,
+ * status and spec writers), the per-node sync, the cloud hub (websocket server with join and node
+ * authentication) and the state store (tokens, nodes) in its data dir.
+ */
+import { DeviceController } from '@edgetwin/device-twin/k8s';
+import { pino, type Logger } from 'pino';
+import { CloudHub } from '../hub/cloud-hub.js';
+import { NodeSync } from './node-sync.js';
+import { CloudStateStore } from './state-store.js';
+
+export interface CloudCoreOptions {
+  /** kubeconfig file; the default locations (KUBECONFIG, ~/.kube/config) when omitted. */
+  kubeconfig?: string;
+  /** Where tokens and the node list live (cloudcore.db). */
+  dataDir: string;
+  host?: string;
+  /** Port of the cloud hub (default 10000; 0 picks a free one). */
+  port?: number;
+  /** PEM certificate and key: serve https/wss instead of http/ws. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  keepaliveMs?: number;
+  /** Minimum time between two status patches of one device (default 1000 ms). */
+  statusIntervalMs?: number;
+  watchTimeoutSeconds?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_CLOUD_PORT = 10000;
+
+export class CloudCore {
+  readonly controller: DeviceController;
+  readonly store: CloudStateStore;
+  readonly nodeSync: NodeSync;
+  readonly hub: CloudHub;
+  private readonly log: Logger;
+  private heartbeats: Array<{ name: string; devices: number; at: number }> = [];
+  private hbTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: CloudCoreOptions) {
+    this.log = (opts.logger ?? pino({ level: 'info' })).child({ module: 'cloudcore' });
+    this.store = new CloudStateStore(opts.dataDir);
+    this.controller = new DeviceController({
+      logger: this.log,
+      ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+      ...(opts.statusIntervalMs !== undefined ? { statusIntervalMs: opts.statusIntervalMs } : {}),
+      ...(opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
+    });
+    this.nodeSync = new NodeSync(
+      this.controller,
+      {
+        connected: (node, address) => this.store.setConnected(node, true, address),
+        disconnected: (node) => {
+          if (!this.hub.session(node)) this.store.setConnected(node, false);
+        },
+        heartbeat: (name, devices) => this.heartbeats.push({ name, devices, at: Date.now() }),
+      },
+      this.log,
+    );
+    this.hub = new CloudHub({
+      port: opts.port ?? DEFAULT_CLOUD_PORT,
+      ...(opts.host ? { host: opts.host } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.keepaliveMs ? { keepaliveMs: opts.keepaliveMs } : {}),
+      auth: this.store,
+      handler: this.nodeSync,
+      logger: this.log,
+      metrics: () => this.metricsText(),
+    });
+  }
+
+  get port(): number {
+    return this.hub.port;
+  }
+
+  async start(): Promise<void> {
+    this.store.resetConnections();
+    await this.controller.start();
+    this.nodeSync.start();
+    await this.hub.start();
+    this.hbTimer = setInterval(() => this.flushHeartbeats(), 1000);
+  }
+
+  /** Prometheus text format, served on the hub's `GET /metrics`. */
+  metricsText(): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: string, help: string, samples: Array<[string, number]>) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
+    };
+    const inf = { devices: this.controller.devices, devicemodels: this.controller.models };
+    metric('edgetwin_cloud_nodes_connected', 'gauge', 'Edge nodes with an open websocket.', [
+      ['', this.hub.connectedNodes().length],
+    ]);
+    metric(
+      'edgetwin_cloud_objects',
+      'gauge',
+      'Objects in the informer caches.',
+      Object.entries(inf).map(([r, i]) => [`{resource="${r}"}`, i.cache.size]),
+    );
+    metric(
+      'edgetwin_cloud_informer_lists_total',
+      'counter',
+      'Full lists by the informers (start and after 410 Gone).',
+      Object.entries(inf).map(([r, i]) => [`{resource="${r}"}`, i.stats.lists]),
+    );
+    metric(
+      'edgetwin_cloud_informer_gone_total',
+      'counter',
+      'Watches that ended with 410 Gone.',
+      Object.entries(inf).map(([r, i]) => [`{resource="${r}"}`, i.stats.gone]),
+    );
+    metric('edgetwin_cloud_status_patches_total', 'counter', 'Device status merge patches sent.', [
+      ['', this.controller.status.patches],
+    ]);
+    metric('edgetwin_cloud_status_conflicts_total', 'counter', 'Status patches answered with 409 Conflict (retried).', [
+      ['', this.controller.status.conflicts],
+    ]);
+    return `${lines.join('\n')}\n`;
+  }
+
+  private flushHeartbeats(): void {
+    if (this.heartbeats.length === 0) return;
+    const items = this.heartbeats;
+    this.heartbeats = [];
+    this.store.heartbeats(items);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.hbTimer);
+    await this.hub.stop();
+    this.nodeSync.stop();
+    await this.controller.stop();
+    this.flushHeartbeats();
+    this.store.resetConnections();
+    this.store.close();
+  }
+}

@@ -1,0 +1,10 @@
+export {
+  CloudHub,
+  NODE_HEADER,
+  type CloudHubOptions,
+  type HubAuth,
+  type HubHandler,
+  type HubSession,
+} from './cloud-hub.js';
+export { EdgeHub, type EdgeHubOptions, type EdgeHubHandler, type TokenStore } from './edge-hub.js';
+export { EdgeCloudSync, type EdgeCloudSyncOptions } from './edge-cloud-sync.js';
