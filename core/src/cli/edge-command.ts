@@ -1,0 +1,124 @@
+/**
+ * `edgetwin edge`: runs edgecore in embedded mode (YAML devices, embedded or external broker).
+ */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stat } from 'node:fs/promises';
+import { EdgeCore } from '../edge/edgecore.js';
+import { createLogger } from './logger.js';
+import { CliError, parsePort } from './cli-errors.js';
+
+export const EDGE_HELP = `Usage: edgetwin edge [options]
+
+Runs edgecore: the device twin service, its MQTT protocol handler, the HTTP device-twin API and
+the mapper supervisor, with devices declared as KubeEdge Device/DeviceModel YAML.
+
+Options:
+  --devices DIR        Device and DeviceModel YAML files (multi-document files allowed); the
+                       directory is watched for changes.           (default: ./devices)
+  --data-dir DIR       SQLite database and other state.            (default: ./.data/edgecore)
+  --node-name NAME     This node's name; devices whose spec.nodeName names another node are
+                       skipped.                                    (default: the host name)
+  --mqtt-port N        Port of the embedded MQTT broker on 127.0.0.1. (default: 1883)
+  --mqtt-url URL       Use an external broker (e.g. mqtt://127.0.0.1:1883 for Mosquitto)
+                       instead of the embedded one.
+  --http-port N        Port of the HTTP API on 127.0.0.1.          (default: 8080)
+  --http-host ADDR     Address the HTTP API binds to.              (default: 127.0.0.1)
+  --data-topic-base T  Base of the data topics for edge apps.      (default: devices)
+  --no-mappers         Do not start mapper processes (run them standalone instead).
+  --pods DIR           Run the Pod manifests in DIR on this node (static pods; watched).
+  --runtime R          Pod runtime: containerd, process or auto.   (default: auto)
+  --containerd-address PATH  containerd's socket.   (default: /run/containerd/containerd.sock)
+  --cloud URL          Join cloudcore (https://HOST:PORT or wss://...): devices and desired values
+                       then come from Kubernetes instead of --devices.
+  --token TOKEN        Join token from "edgetwin cloud token create" (first connection only).
+  --cloud-ca FILE      PEM CA of cloudcore's TLS certificate.
+  --log-level LEVEL    trace, debug, info, warn, error.            (default: info)
+  -h, --help           Show this help.
+
+Environment: EDGETWIN_LOG_LEVEL sets the default log level.`;
+
+export async function edgeCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      devices: { type: 'string', default: 'devices' },
+      'data-dir': { type: 'string', default: '.data/edgecore' },
+      'node-name': { type: 'string', default: hostname() },
+      'mqtt-port': { type: 'string', default: '1883' },
+      'mqtt-url': { type: 'string' },
+      'http-port': { type: 'string', default: '8080' },
+      'http-host': { type: 'string', default: '127.0.0.1' },
+      'data-topic-base': { type: 'string', default: 'devices' },
+      'no-mappers': { type: 'boolean', default: false },
+      pods: { type: 'string' },
+      cloud: { type: 'string' },
+      token: { type: 'string' },
+      'cloud-ca': { type: 'string' },
+      runtime: { type: 'string', default: 'auto' },
+      'containerd-address': { type: 'string' },
+      'log-level': { type: 'string', default: process.env.EDGETWIN_LOG_LEVEL ?? 'info' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(EDGE_HELP);
+    return 0;
+  }
+  const devicesDir = resolve(values.devices);
+  const isDir = await stat(devicesDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir)
+    throw new CliError(`--devices ${devicesDir}: not a directory (create it, or point --devices at your YAML files)`);
+  const logger = createLogger('edgecore', values['log-level']);
+  const core = new EdgeCore({
+    devicesDir,
+    dataDir: resolve(values['data-dir']),
+    nodeName: values['node-name'],
+    logger,
+    mqttPort: parsePort('--mqtt-port', values['mqtt-port']),
+    mqttUrl: values['mqtt-url'],
+    httpPort: parsePort('--http-port', values['http-port']),
+    httpHost: values['http-host'],
+    dataTopicBase: values['data-topic-base'],
+    mappers: !values['no-mappers'],
+    podsDir: values.pods === undefined ? undefined : resolve(values.pods),
+    podRuntime: parseRuntime(values.runtime),
+    containerdAddress: values['containerd-address'],
+    cloudUrl: values.cloud,
+    cloudToken: values.token ?? process.env.EDGETWIN_JOIN_TOKEN,
+    cloudCa: values['cloud-ca'],
+  });
+  return runUntilSignal(core, logger);
+}
+
+/** Starts a daemon, waits for SIGINT/SIGTERM, stops it; a second signal exits at once. */
+export async function runUntilSignal(
+  daemon: { start(): Promise<void>; stop(): Promise<void> },
+  logger: { info(msg: string): void; error(obj: unknown, msg: string): void },
+): Promise<number> {
+  try {
+    await daemon.start();
+  } catch (err) {
+    logger.error({ err }, 'start-up failed');
+    await daemon.stop().catch(() => undefined);
+    throw err;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
+    process.once('SIGINT', () => resolveSignal('SIGINT'));
+    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+  });
+  logger.info(`${signal} received, shutting down (send it again to exit at once)`);
+  process.once(signal, () => process.exit(130));
+  await daemon.stop();
+  return 0;
+}
+
+function parseRuntime(value: string): 'containerd' | 'process' | 'auto' {
+  if (value === 'containerd' || value === 'process' || value === 'auto') return value;
+  throw new CliError(`--runtime ${value}: expected containerd, process or auto`);
+}

@@ -1,0 +1,94 @@
+/**
+ * Reads Device and DeviceModel resources from YAML text: multi-document files allowed, every
+ * document validated against the sdk schemas. A bad document becomes a LoadProblem naming the
+ * file, the document and the field; the other documents still load.
+ */
+import { parseAllDocuments } from 'yaml';
+import {
+  DeviceModelSchema,
+  DeviceSchema,
+  EdgeTwinError,
+  parseWithSchema,
+  type Device,
+  type DeviceModel,
+} from '@edgetwin/sdk';
+
+export interface LoadProblem {
+  file: string;
+  /** 0-based index of the document in the file; undefined when the whole file failed. */
+  document: number | undefined;
+  error: EdgeTwinError;
+}
+
+export interface LoadedResource<T> {
+  resource: T;
+  file: string;
+  document: number;
+}
+
+export interface ParsedFile {
+  devices: LoadedResource<Device>[];
+  models: LoadedResource<DeviceModel>[];
+  problems: LoadProblem[];
+}
+
+/** `file`, `file (document 2)`: how errors name where a resource came from. */
+export function describeSource(file: string, document: number | undefined): string {
+  return document === undefined ? file : `${file} (document ${document + 1})`;
+}
+
+export function parseResourceFile(file: string, text: string): ParsedFile {
+  const out: ParsedFile = { devices: [], models: [], problems: [] };
+  const docs = parseAllDocuments(text, { prettyErrors: true });
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((doc, i) => {
+    const where = describeSource(file, i);
+    const yamlError = doc.errors[0];
+    if (yamlError) {
+      out.problems.push({
+        file,
+        document: i,
+        error: new EdgeTwinError('ET_YAML_PARSE', `${where}: YAML syntax error: ${yamlError.message.split('\n')[0]}`, {
+          cause: yamlError,
+          details: { file, document: i, line: yamlError.linePos?.[0]?.line },
+        }),
+      });
+      return;
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
+    const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
+    try {
+      if (kind === 'Device') {
+        out.devices.push({
+          resource: parseWithSchema(DeviceSchema, value, where, { file, document: i }),
+          file,
+          document: i,
+        });
+      } else if (kind === 'DeviceModel') {
+        out.models.push({
+          resource: parseWithSchema(DeviceModelSchema, value, where, { file, document: i }),
+          file,
+          document: i,
+        });
+      } else {
+        throw new EdgeTwinError(
+          'ET_CONFIG_INVALID',
+          `${where}: field /kind: expected "Device" or "DeviceModel", got ${JSON.stringify(kind ?? null)}`,
+          { details: { file, document: i, path: '/kind' } },
+        );
+      }
+    } catch (err) {
+      out.problems.push({ file, document: i, error: asEdgeTwinError(err, file, i) });
+    }
+  });
+  return out;
+}
+
+function asEdgeTwinError(err: unknown, file: string, document: number): EdgeTwinError {
+  if (err instanceof EdgeTwinError) return err;
+  return new EdgeTwinError('ET_CONFIG_INVALID', `${describeSource(file, document)}: ${String(err)}`, {
+    cause: err,
+    details: { file, document },
+  });
+}

@@ -1,0 +1,211 @@
+/**
+ * edgecore's composition root: twin store and service, MQTT (embedded aedes or an external
+ * broker), the twin protocol handler, the HTTP API, the devices directory and the mapper
+ * supervisor. start() brings them up in dependency order; stop() takes them down in reverse.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import {
+  MetricsRegistry,
+  TwinMqttHandler,
+  TwinService,
+  createHttpApi,
+  openTwinStore,
+  type TwinStore,
+} from '@edgetwin/device-twin';
+import { EdgeTwinError } from '@edgetwin/sdk';
+import { EmbeddedBroker } from '../broker/embedded-broker.js';
+import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
+import type { MapperCommand } from '../supervisor/mapper-commands.js';
+import { DeviceDirectorySync } from './device-sync.js';
+import { PodAgent } from '../agent/index.js';
+import { EdgeCloudSync } from '../hub/edge-cloud-sync.js';
+import type { StdioOptions } from 'node:child_process';
+
+export interface EdgeCoreOptions {
+  devicesDir: string;
+  dataDir: string;
+  nodeName: string;
+  logger: Logger;
+  /** Embedded broker port (0 = any free port); ignored with mqttUrl. */
+  mqttPort: number;
+  /** An external broker instead of the embedded one. */
+  mqttUrl?: string | undefined;
+  httpPort: number;
+  httpHost?: string;
+  dataTopicBase?: string;
+  /** Start and supervise mapper processes (default true). */
+  mappers?: boolean;
+  mapperCommands?: Record<string, MapperCommand>;
+  mapperStdio?: StdioOptions;
+  /** Static pod manifests (like kubelet's static pods); enables the pod agent. */
+  podsDir?: string | undefined;
+  /** Pod runtime: containerd over CRI, supervised host processes, or auto (containerd when reachable). */
+  podRuntime?: 'containerd' | 'process' | 'auto';
+  containerdAddress?: string | undefined;
+  /** cloudcore's URL: devices then come from Kubernetes through the cloud link, not from devicesDir. */
+  cloudUrl?: string | undefined;
+  /** Join token (`edgetwin cloud token create`); needed on the first connection only. */
+  cloudToken?: string | undefined;
+  /** PEM file of the CA that signed cloudcore's certificate. */
+  cloudCa?: string | undefined;
+}
+
+export class EdgeCore {
+  private store: TwinStore | undefined;
+  twin: TwinService | undefined;
+  private broker: EmbeddedBroker | undefined;
+  private client: MqttClient | undefined;
+  private handler: TwinMqttHandler | undefined;
+  private http: Awaited<ReturnType<typeof createHttpApi>> | undefined;
+  devices: DeviceDirectorySync | undefined;
+  private supervisor: MapperSupervisor | undefined;
+  agent: PodAgent | undefined;
+  cloud: EdgeCloudSync | undefined;
+  readonly metrics = new MetricsRegistry();
+  /** Where the MQTT broker is, once started. */
+  mqttUrl = '';
+  /** The HTTP API's base URL, once started. */
+  httpUrl = '';
+
+  constructor(private readonly opts: EdgeCoreOptions) {}
+
+  async start(): Promise<void> {
+    const { logger, nodeName } = this.opts;
+    await mkdir(this.opts.dataDir, { recursive: true });
+    this.store = openTwinStore({ file: join(this.opts.dataDir, 'edgetwin.db') });
+    const twin = new TwinService({ store: this.store, logger, nodeName });
+    this.twin = twin;
+    await twin.start();
+
+    if (this.opts.mqttUrl) {
+      this.mqttUrl = this.opts.mqttUrl;
+    } else {
+      this.broker = new EmbeddedBroker({ port: this.opts.mqttPort, logger: logger.child({ module: 'broker' }) });
+      await this.broker.start();
+      this.mqttUrl = this.broker.url;
+    }
+    this.client = await connectBroker(this.mqttUrl, `edgecore-${nodeName}`, logger.child({ module: 'mqtt' }));
+    const handler = new TwinMqttHandler({
+      twin,
+      client: this.client,
+      nodeName,
+      logger,
+      ...(this.opts.dataTopicBase ? { dataTopicBase: this.opts.dataTopicBase } : {}),
+    });
+    this.handler = handler;
+    await handler.start();
+
+    if (this.opts.mappers !== false) {
+      this.supervisor = new MapperSupervisor({
+        logger,
+        mqttUrl: this.mqttUrl,
+        nodeName,
+        dataDir: this.opts.dataDir,
+        ...(this.opts.mapperCommands ? { commands: this.opts.mapperCommands } : {}),
+        ...(this.opts.mapperStdio ? { stdio: this.opts.mapperStdio } : {}),
+      });
+    }
+    const onProtocols = (protocols: Set<string>) => this.supervisor?.setProtocols(protocols);
+    if (this.opts.cloudUrl) {
+      // Cloud-joined: Kubernetes is the source of devices and desired values; twins keep working offline.
+      this.cloud = new EdgeCloudSync({
+        twin,
+        dataDir: this.opts.dataDir,
+        cloudUrl: this.opts.cloudUrl,
+        nodeName,
+        logger,
+        onProtocols,
+        ...(this.opts.cloudToken ? { token: this.opts.cloudToken } : {}),
+        ...(this.opts.cloudCa ? { ca: await readFile(this.opts.cloudCa) } : {}),
+      });
+      await this.cloud.start();
+    } else {
+      this.devices = new DeviceDirectorySync({ dir: this.opts.devicesDir, nodeName, twin, logger, onProtocols });
+      await this.devices.start();
+    }
+
+    if (this.opts.podsDir) {
+      this.agent = new PodAgent({
+        dataDir: this.opts.dataDir,
+        nodeName,
+        logger: logger.child({ module: 'agent' }),
+        podsDir: this.opts.podsDir,
+        runtime: this.opts.podRuntime ?? 'auto',
+        ...(this.opts.containerdAddress ? { containerdAddress: this.opts.containerdAddress } : {}),
+      });
+      await this.agent.start();
+    }
+
+    const client = this.client;
+    this.http = await createHttpApi({
+      twin,
+      logger: logger.child({ module: 'http' }),
+      metrics: this.metrics,
+      ready: () => (client.connected ? true : 'not connected to the MQTT broker'),
+    });
+    const address = await this.http
+      .listen({ port: this.opts.httpPort, host: this.opts.httpHost ?? '127.0.0.1' })
+      .catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EADDRINUSE') throw err;
+        throw new EdgeTwinError(
+          'ET_CONFIG_INVALID',
+          `HTTP port ${this.opts.httpPort} is already in use; stop what uses it or pick another with --http-port`,
+          { cause: err },
+        );
+      });
+    this.httpUrl = address;
+    logger.info({ http: address, mqtt: this.mqttUrl, node: nodeName }, 'edgecore started');
+  }
+
+  /** Stops everything; safe to call twice and after a failed start. */
+  async stop(): Promise<void> {
+    const log = this.opts.logger;
+    await this.http?.close();
+    this.http = undefined;
+    await this.devices?.stop();
+    this.devices = undefined;
+    await this.cloud?.stop();
+    this.cloud = undefined;
+    // Pods keep running across an edgecore restart; the agent adopts them on the next start.
+    await this.agent?.stop();
+    this.agent = undefined;
+    await this.supervisor?.stop();
+    this.supervisor = undefined;
+    await this.handler?.stop();
+    this.handler = undefined;
+    await this.client?.endAsync();
+    this.client = undefined;
+    await this.broker?.stop();
+    this.broker = undefined;
+    await this.twin?.stop();
+    this.twin = undefined;
+    this.store?.close();
+    this.store = undefined;
+    log.info('edgecore stopped');
+  }
+}
+
+/** Connects and waits for the first CONNACK, logging each failed attempt; mqtt.js reconnects afterwards. */
+async function connectBroker(url: string, clientId: string, log: Logger): Promise<MqttClient> {
+  const client = mqtt.connect(url, { clientId, reconnectPeriod: 1000, connectTimeout: 5000, clean: true });
+  client.on('error', (err) => log.warn({ err: err.message, url }, 'MQTT broker error'));
+  // mqtt.js retries at a fixed period; grow it on every failure (1 s .. 30 s), reset on success.
+  client.on('close', () => {
+    client.options.reconnectPeriod = Math.min(30_000, (client.options.reconnectPeriod ?? 1000) * 2);
+  });
+  client.on('connect', () => {
+    client.options.reconnectPeriod = 1000;
+  });
+  client.on('offline', () =>
+    log.warn({ url, retryInMs: client.options.reconnectPeriod }, 'MQTT broker unreachable; retrying with backoff'),
+  );
+  client.on('reconnect', () => log.debug({ url }, 'reconnecting to the MQTT broker'));
+  if (!client.connected) {
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+  }
+  log.info({ url }, 'connected to the MQTT broker');
+  return client;
+}

@@ -1,0 +1,149 @@
+/**
+ * Runs one mapper process per protocol that the node's devices use, restarts a crashed one with
+ * backoff, and stops them all on shutdown (SIGTERM, then SIGKILL after a grace period).
+ */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Backoff } from '@edgetwin/sdk';
+import { findMapperCommand, type MapperCommand } from './mapper-commands.js';
+
+export interface MapperSupervisorOptions {
+  logger: Logger;
+  mqttUrl: string;
+  nodeName: string;
+  dataDir: string;
+  /** Overrides or additions: protocol -> command. */
+  commands?: Record<string, MapperCommand>;
+  stdio?: StdioOptions;
+  /** A process that ran this long before exiting resets the backoff (default 30 s). */
+  stableAfterMs?: number;
+  graceMs?: number;
+}
+
+export interface MapperProcessStatus {
+  protocol: string;
+  pid: number | undefined;
+  restarts: number;
+  state: 'running' | 'backoff' | 'stopped' | 'unavailable';
+}
+
+interface Entry {
+  protocol: string;
+  command: MapperCommand | undefined;
+  child: ChildProcess | undefined;
+  startedAt: number;
+  restarts: number;
+  backoff: Backoff;
+  timer: NodeJS.Timeout | undefined;
+  wanted: boolean;
+}
+
+export class MapperSupervisor {
+  private readonly entries = new Map<string, Entry>();
+  private stopping = false;
+
+  constructor(private readonly opts: MapperSupervisorOptions) {}
+
+  /** Makes the set of running mappers match the protocols in use. */
+  setProtocols(protocols: Iterable<string>): void {
+    if (this.stopping) return;
+    const wanted = new Set(protocols);
+    for (const protocol of wanted) {
+      if (this.entries.has(protocol)) continue;
+      const command = this.opts.commands?.[protocol] ?? findMapperCommand(protocol);
+      const entry: Entry = {
+        protocol,
+        command,
+        child: undefined,
+        startedAt: 0,
+        restarts: 0,
+        backoff: new Backoff({ initialMs: 1000, maxMs: 60_000 }),
+        timer: undefined,
+        wanted: true,
+      };
+      this.entries.set(protocol, entry);
+      if (!command) {
+        this.opts.logger.error(
+          { protocol },
+          `no mapper is installed for protocol "${protocol}"; its devices stay offline (install the mapper package or run one standalone)`,
+        );
+        continue;
+      }
+      this.launch(entry);
+    }
+    for (const [protocol, entry] of this.entries) {
+      if (!wanted.has(protocol)) {
+        this.entries.delete(protocol);
+        void this.terminate(entry);
+      }
+    }
+  }
+
+  status(): MapperProcessStatus[] {
+    return [...this.entries.values()].map((e) => ({
+      protocol: e.protocol,
+      pid: e.child?.pid,
+      restarts: e.restarts,
+      state: !e.command ? 'unavailable' : e.child ? 'running' : e.timer ? 'backoff' : 'stopped',
+    }));
+  }
+
+  private launch(entry: Entry): void {
+    const cmd = entry.command;
+    if (!cmd || this.stopping || !entry.wanted) return;
+    const log = this.opts.logger.child({ module: 'supervisor', protocol: entry.protocol });
+    const args = [
+      ...cmd.args,
+      '--mqtt-url',
+      this.opts.mqttUrl,
+      '--node-name',
+      this.opts.nodeName,
+      '--data-dir',
+      join(this.opts.dataDir, 'mappers', entry.protocol),
+    ];
+    const child = spawn(cmd.command, args, { stdio: this.opts.stdio ?? ['ignore', 'inherit', 'inherit'] });
+    entry.child = child;
+    entry.startedAt = Date.now();
+    log.info({ pid: child.pid }, `mapper for ${entry.protocol} started`);
+    child.on('error', (err) => log.error({ err }, 'mapper process failed to start'));
+    child.on('exit', (code, signal) => {
+      if (entry.child === child) entry.child = undefined;
+      if (this.stopping || !entry.wanted) return;
+      if (Date.now() - entry.startedAt > (this.opts.stableAfterMs ?? 30_000)) entry.backoff.reset();
+      const delay = entry.backoff.next();
+      entry.restarts++;
+      log.warn(
+        { code, signal, restartInMs: delay, restarts: entry.restarts },
+        'mapper exited; restarting after backoff',
+      );
+      entry.timer = setTimeout(() => {
+        entry.timer = undefined;
+        this.launch(entry);
+      }, delay);
+    });
+  }
+
+  private async terminate(entry: Entry): Promise<void> {
+    entry.wanted = false;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = undefined;
+    const child = entry.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), this.opts.graceMs ?? 5000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+    this.opts.logger.info({ protocol: entry.protocol }, 'mapper stopped');
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.entries.values()].map((e) => this.terminate(e)));
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,27 @@
+/** The "what to try" text the quickstart prints; the same commands are in the root README. */
+export function printTour(ports: { http: number; mqtt: number; modbus: number }): void {
+  const api = `http://127.0.0.1:${ports.http}/api/v1`;
+  const mq = `-h 127.0.0.1 -p ${ports.mqtt}`;
+  console.log(`
+Try this in another terminal:
+
+  # the devices and one twin (desired, reported, delta, versions, state)
+  curl -s ${api}/devices
+  curl -s ${api}/devices/default/thermostat-1/twin
+
+  # live values for edge apps (retained, JSON)
+  mosquitto_sub ${mq} -t 'devices/#' -v
+
+  # set a desired setpoint; the mapper writes holding register 1 and the answer waits for the report
+  curl -s -X PATCH -H 'content-type: application/merge-patch+json' \\
+    -d '{"setpoint": 25.5}' '${api}/devices/default/thermostat-1/twin/desired?wait=reported&timeout=5000'
+
+  # see the register change on the device itself (mbpoll reads holding register 2 = offset 1)
+  mbpoll -m tcp -p ${ports.modbus} -a 1 -t 4 -r 2 -c 1 -1 127.0.0.1
+
+  # switch the heater coil from MQTT, and watch the KubeEdge twin protocol
+  mosquitto_pub ${mq} -t 'devices/default/thermostat-1/heater/set' -m true
+  mosquitto_sub ${mq} -t '$hw/events/device/default/thermostat-1/twin/update/#' -v
+
+Press Ctrl-C to stop.`);
+}
