@@ -175,6 +175,11 @@ describe.skipIf(skip !== undefined)('mapper runtime (real broker, real time)', (
     dev.set('pushed', 11);
     await waitFor(() => twin.reported(ref, 'pushed') === '11', T, 'pushed value');
     expect(dev.readCalls.every((c) => c.join() === 'polled')).toBe(true);
+    // A protocol status travels with the value, and a change of quality alone is reported too.
+    dev.set('pushed', 11, 'UncertainSensorNotAccurate');
+    await waitFor(() => twin.quality(ref, 'pushed') === 'UncertainSensorNotAccurate', T, 'the quality');
+    dev.set('pushed', 11);
+    await waitFor(() => twin.quality(ref, 'pushed') === undefined, T, 'good quality again');
   }, 60_000);
 
   it('desired values: out-of-range is refused, set ones are applied at start, deltas are written and read back', async () => {

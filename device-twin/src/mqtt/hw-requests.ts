@@ -90,6 +90,8 @@ export class HwRequests {
         const r: ReportInput = { value: t.actual.value };
         const ts = t.actual.metadata?.timestamp;
         if (ts !== undefined) r.sourceTime = ts;
+        const quality = t.actual.metadata?.quality;
+        if (quality !== undefined) r.quality = quality;
         reported[name] = r;
       }
     }

@@ -110,7 +110,8 @@ export class Coordinator {
             new EdgeTwinError(
               'ET_UNAVAILABLE',
               `ZigBee coordinator ${this.path} is not up yet; check that it is plugged in (or that the TCP bridge runs) and look for coordinator errors in the log`,
-              { details: { coordinator: this.path } },
+              // The coordinator, not the device, is down: the device is reported unhealthy.
+              { details: { coordinator: this.path, deviceState: 'unhealthy' } },
             ),
           ),
         timeoutMs,
@@ -118,7 +119,10 @@ export class Coordinator {
       this.waiters.add(onUp);
       signal.addEventListener('abort', onAbort, { once: true });
     });
-    if (!this.controller) throw new EdgeTwinError('ET_UNAVAILABLE', `ZigBee coordinator ${this.path} went away again`);
+    if (!this.controller)
+      throw new EdgeTwinError('ET_UNAVAILABLE', `ZigBee coordinator ${this.path} went away again`, {
+        details: { coordinator: this.path, deviceState: 'unhealthy' },
+      });
     return this.controller;
   }
 

@@ -90,7 +90,8 @@ export class ZigbeeSession implements DeviceSession<ZigbeeVisitorConfig> {
     if (this.closed) return;
     this.closed = true;
     this.unlisten?.();
-    this.o.hooks.onLost(err);
+    // Only the coordinator link reports loss here: the device is unhealthy until it is back.
+    this.o.hooks.onLost(err, 'unhealthy');
   }
 
   private endpointOf(p: Prop): number {

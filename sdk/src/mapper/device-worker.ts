@@ -13,7 +13,15 @@ import { DesiredWriter } from './desired.js';
 import type { DeviceState, HwClient } from './hw-client.js';
 import { Poller, type ReadResults } from './poller.js';
 import { Reporter } from './reporter.js';
-import type { DeviceSession, MapperDevice, MapperDriver, Reading, SessionHooks } from './types.js';
+import {
+  lostStateOf,
+  type DeviceSession,
+  type LostState,
+  type MapperDevice,
+  type MapperDriver,
+  type Reading,
+  type SessionHooks,
+} from './types.js';
 
 export interface DeviceWorkerOptions {
   device: MapperDevice<unknown, unknown>;
@@ -91,13 +99,13 @@ export class DeviceWorker {
       signal.addEventListener('abort', () => resolve(new Error('stopped')), { once: true }),
     );
     while (!signal.aborted) {
-      const lost = deferred<Error>();
+      const lost = deferred<{ err: Error; state: LostState }>();
       let current = true;
       const hooks: SessionHooks = {
         onReading: (p, r) => {
           if (current) this.onPushed(p, r);
         },
-        onLost: (err) => lost.resolve(err),
+        onLost: (err, state) => lost.resolve({ err, state: lostStateOf(err, state) }),
       };
       let session: DeviceSession<unknown>;
       let attempt: Promise<DeviceSession<unknown>> | undefined;
@@ -118,12 +126,14 @@ export class DeviceWorker {
           { err: errorMessage(err), retryInMs: delay },
           `cannot connect to device ${this.id}: ${errorMessage(err)}; retrying in ${delay} ms`,
         );
-        this.setState('offline');
+        this.setState(lostStateOf(err));
         await sleep(delay, signal, clock).catch(() => undefined);
         continue;
       }
       await this.serve(session);
-      const why = await Promise.race([lost.promise, aborted]);
+      const lostOrStopped = await Promise.race([lost.promise, aborted]);
+      const why = lostOrStopped instanceof Error ? lostOrStopped : lostOrStopped.err;
+      const lostState = lostOrStopped instanceof Error ? 'offline' : lostOrStopped.state;
       current = false;
       await this.closeSession(session);
       if (signal.aborted) break;
@@ -133,7 +143,7 @@ export class DeviceWorker {
         { err: errorMessage(why), retryInMs: delay },
         `lost device ${this.id}: ${errorMessage(why)}; reconnecting in ${delay} ms`,
       );
-      this.setState('offline');
+      this.setState(lostState);
       await sleep(delay, signal, clock).catch(() => undefined);
     }
   }

@@ -15,11 +15,13 @@ import type { MapperDevice, Reading } from './types.js';
 interface PendingValue {
   value: TwinValue;
   timestamp: number;
+  quality: string | undefined;
 }
 
 export class Reporter {
   private readonly pending = new Map<string, PendingValue>();
   private readonly last = new Map<string, TwinValue>();
+  private readonly lastQuality = new Map<string, string | undefined>();
   private readonly timers = new Set<ClockTimer>();
   private chain: Promise<void> = Promise.resolve();
   private readonly dueNames = new Set<string>();
@@ -37,11 +39,16 @@ export class Reporter {
     const prop = this.device.properties.find((p) => p.name === property);
     if (!prop) return;
     const before = this.last.get(property);
-    if (!force && before !== undefined && valuesEqual(prop.model.type, before, reading.value)) {
+    const sameQuality = this.lastQuality.get(property) === reading.quality;
+    if (!force && before !== undefined && sameQuality && valuesEqual(prop.model.type, before, reading.value)) {
       this.pending.delete(property); // back to what edgecore already has
       return;
     }
-    this.pending.set(property, { value: reading.value, timestamp: reading.sourceTime ?? this.clock.now() });
+    this.pending.set(property, {
+      value: reading.value,
+      timestamp: reading.sourceTime ?? this.clock.now(),
+      quality: reading.quality,
+    });
   }
 
   /** Starts one timer per distinct reportCycle. */
@@ -100,8 +107,9 @@ export class Reporter {
       }
       previous.set(name, this.last.get(name));
       this.last.set(name, v.value);
+      this.lastQuality.set(name, v.quality);
       twin[name] = {
-        actual: { value: text, metadata: { timestamp: v.timestamp } },
+        actual: { value: text, metadata: { timestamp: v.timestamp, ...(v.quality ? { quality: v.quality } : {}) } },
         metadata: { type: wireTypeOf(prop.model.type) },
       };
     }
@@ -114,6 +122,7 @@ export class Reporter {
         // Not delivered or not confirmed: send again next cycle unless newer values arrived meanwhile.
         for (const [name, prev] of previous) {
           if (!this.pending.has(name)) this.pending.set(name, taken.get(name)!);
+          this.lastQuality.delete(name);
           if (prev === undefined) this.last.delete(name);
           else this.last.set(name, prev);
         }

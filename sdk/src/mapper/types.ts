@@ -43,12 +43,30 @@ export interface MapperDevice<P, V> {
   model: DeviceModel;
 }
 
+/** What a device is reported as while its connection is down. */
+export type LostState = 'offline' | 'unhealthy';
+
+/**
+ * The state to report for a failed connect or a lost session: an error whose `details.deviceState`
+ * is 'unhealthy' (set by drivers when the path to the device, not the device, is down) gives
+ * 'unhealthy'; anything else 'offline'.
+ */
+export function lostStateOf(err: unknown, state?: LostState): LostState {
+  if (state) return state;
+  const d = (err as { details?: { deviceState?: unknown } } | undefined)?.details?.deviceState;
+  return d === 'unhealthy' ? 'unhealthy' : 'offline';
+}
+
 /** Callbacks from a driver's session back into the runtime. */
 export interface SessionHooks {
   /** A pushed value (subscription, notification, attribute report). */
   onReading(property: string, reading: Reading): void;
-  /** The connection to the device is gone; the runtime closes the session and reconnects with backoff. */
-  onLost(err: Error): void;
+  /**
+   * The connection to the device is gone; the runtime closes the session and reconnects with backoff.
+   * `state` says what to report meanwhile: 'offline' (default: the device is unreachable) or
+   * 'unhealthy' (the path to it is broken, e.g. a gateway, coordinator or radio adapter is down).
+   */
+  onLost(err: Error, state?: LostState): void;
 }
 
 /** A live connection to one device. */

@@ -17,6 +17,8 @@ interface TwinRecord {
   model: DeviceModel;
   desired: Map<string, string>;
   reported: Map<string, string>;
+  /** Last `actual.metadata.quality` per property (absent: good). */
+  quality: Map<string, string | undefined>;
   /** Every accepted twin/update, as property -> value. */
   updates: Record<string, string>[];
   states: string[];
@@ -57,6 +59,7 @@ export class TwinSide {
       model,
       desired,
       reported: prev?.reported ?? new Map<string, string>(),
+      quality: prev?.quality ?? new Map<string, string | undefined>(),
       updates: prev?.updates ?? [],
       states: prev?.states ?? [],
     });
@@ -95,6 +98,11 @@ export class TwinSide {
 
   reported(d: DeviceRef, property: string): string | undefined {
     return this.twins.get(deviceId(d))?.reported.get(property);
+  }
+
+  /** The quality sent with the last reported value of a property (undefined: good or none). */
+  quality(d: DeviceRef, property: string): string | undefined {
+    return this.twins.get(deviceId(d))?.quality.get(property);
   }
 
   /** Accepted twin updates of the device, oldest first. */
@@ -203,7 +211,10 @@ export class TwinSide {
         for (const [name, tw] of Object.entries(msg.twin)) {
           if (!this.prop(t, name)) throw new Error(`property ${name} is not in the model`);
           const v = tw.actual?.value;
-          if (v !== undefined) update[name] = v;
+          if (v !== undefined) {
+            update[name] = v;
+            t.quality.set(name, tw.actual?.metadata?.quality);
+          }
         }
         for (const [name, v] of Object.entries(update)) t.reported.set(name, v);
         t.updates.push(update);

@@ -12,7 +12,13 @@ export const TWIN_VALUE_PATTERN = /^[a-zA-Z0-9-_.,:/@#]{1,512}$/;
 
 const TwinValueSchema = Type.Object({
   value: Type.Optional(Type.String({ maxLength: 512 })),
-  metadata: Type.Optional(Type.Object({ timestamp: Type.Optional(Type.Integer()) })),
+  metadata: Type.Optional(
+    Type.Object({
+      timestamp: Type.Optional(Type.Integer()),
+      /** EdgeTwin extension: protocol status of an actual value (e.g. an OPC UA StatusCode name); KubeEdge ignores it. */
+      quality: Type.Optional(Type.String({ maxLength: 128 })),
+    }),
+  ),
 });
 export type HwTwinValue = Static<typeof TwinValueSchema>;
 

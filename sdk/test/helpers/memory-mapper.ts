@@ -39,9 +39,9 @@ export class MemoryDevice {
   }
 
   /** Changes a value; a pushed key notifies the connected session. */
-  set(key: string, value: TwinValue): void {
+  set(key: string, value: TwinValue, quality?: string): void {
     this.values.set(key, value);
-    if (this.pushes.has(key)) this.hooks?.onReading(key, { value });
+    if (this.pushes.has(key)) this.hooks?.onReading(key, quality === undefined ? { value } : { value, quality });
   }
 
   /** Drops the connection, as a device power cycle would. */

@@ -15,6 +15,8 @@ import { handleRequest } from './handlers.js';
 import { temperatureHumiditySensor, onOffPlug } from './catalogue.js';
 import { encodeAreq, encodeRawAreq, Subsystem } from './znp-wire.js';
 import { endDeviceAnnounce } from './zdo.js';
+import { pino } from 'pino';
+import { bridgeHerdsmanLogs } from '../herdsman-log.js';
 
 export interface ZnpEmulatorOptions {
   /** TCP port; 0 or absent picks a free one. */
@@ -92,6 +94,9 @@ export class ZnpEmulator {
   /** Powers the coordinator on and listens. NV memory and joined devices survive stop()/start(). */
   async start(): Promise<void> {
     if (this.server) return;
+    // The emulator frames with herdsman's own modules, which log through herdsman's process-wide logger
+    // (console, debug level, by default): route that into ours, or nowhere.
+    bridgeHerdsmanLogs(this.opts.logger?.child({ module: 'herdsman' }) ?? pino({ level: 'silent' }));
     this.devState = 0;
     const server = createServer((s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
