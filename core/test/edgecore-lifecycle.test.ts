@@ -124,7 +124,7 @@ describe('the watched devices directory', () => {
       // Editing the spec's desired value makes it the new desired value.
       writeFileSync(
         join(devicesDir, 'thermostat.yaml'),
-        readFileSync(fixture, 'utf8').replace('value: "21"', 'value: "23"'),
+        readFileSync(fixture, 'utf8').replace(/value: ["']21["']/, 'value: "23"'),
       );
       await waitFor(
         async () => (await twin(edge, 'default/thermostat-1')).body.desired.setpoint?.value === 23,

@@ -76,6 +76,33 @@ describe.each([
     },
   );
 
+  it.skipIf(skip)(
+    'a quality sent with an actual value (EdgeTwin extension) reaches the twin and the data topic',
+    async () => {
+      await mosquittoPub(
+        port,
+        `${DEV}/twin/update`,
+        JSON.stringify({
+          event_id: 'q1',
+          twin: {
+            temperature: {
+              actual: { value: '19.5', metadata: { timestamp: 1700000000000, quality: 'UncertainLastUsableValue' } },
+            },
+          },
+        }),
+      );
+      const data = await sub.next('devices/default/thermostat-1/temperature', (m) => m.payload.includes('19.5'));
+      expect(data.json()).toEqual({ value: 19.5, timestamp: 1700000000000, quality: 'UncertainLastUsableValue' });
+      const twin = (await (await fetch(`${edge.http}/api/v1/devices/default/thermostat-1/twin`)).json()) as {
+        reported: Record<string, { quality?: string; sourceTime?: number }>;
+      };
+      expect(twin.reported.temperature).toMatchObject({
+        quality: 'UncertainLastUsableValue',
+        sourceTime: 1700000000000,
+      });
+    },
+  );
+
   it.skipIf(skip)('a desired value set over HTTP is published as a delta', async () => {
     const res = await fetch(`${edge.http}/api/v1/devices/default/thermostat-1/twin/desired`, {
       method: 'PATCH',

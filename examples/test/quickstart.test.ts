@@ -51,8 +51,13 @@ describe('the quickstart', () => {
     });
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(() => out.includes('Press Ctrl-C to stop.'), 30_000, `the quickstart to start; output:\n${out}`);
-  }, 60_000);
+    // The first start generates OPC UA certificates and forms a ZigBee network: allow time on a busy machine.
+    await waitFor(() => out.includes('Press Ctrl-C to stop.'), 90_000, 'the quickstart to start').catch(
+      (err: unknown) => {
+        throw new Error(`${(err as Error).message}; its output:\n${out}`);
+      },
+    );
+  }, 120_000);
 
   afterAll(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { EdgeCore } from '@edgetwin/core';
 import { startModbusSimulator } from '@edgetwin/mapper-modbus';
+import { defaultPkiDir, startOpcuaSimulator, trustServerCertificate } from '@edgetwin/mapper-opcua';
+import { startZnpEmulator } from '@edgetwin/mapper-zigbee/emulator';
 import { printTour } from './tour.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -19,9 +21,20 @@ const ports = {
   http: env('EDGETWIN_HTTP_PORT', 8080),
   mqtt: env('EDGETWIN_MQTT_PORT', 1883),
   modbus: env('EDGETWIN_MODBUS_PORT', 5020),
+  opcua: env('EDGETWIN_OPCUA_PORT', 4840),
+  zigbee: env('EDGETWIN_ZIGBEE_PORT', 6638),
 };
-// Mappers inherit this; the quickstart keeps the terminal for the tour.
+/** The ports the device YAML names, and what they become. */
+const defaultPorts: [string, string][] = [
+  ['port: 5020', `port: ${ports.modbus}`],
+  ['127.0.0.1:4840/', `127.0.0.1:${ports.opcua}/`],
+  ['tcp://127.0.0.1:6638', `tcp://127.0.0.1:${ports.zigbee}`],
+];
+// Mappers inherit these: quiet logs so the terminal keeps the tour; the BLE mapper drives simulated
+// peripherals through noble's bindings; the ZigBee mapper lets the declared devices pair by themselves.
 process.env.EDGETWIN_LOG_LEVEL ??= 'warn';
+process.env.EDGETWIN_BLE_BINDINGS ??= 'sim';
+process.env.EDGETWIN_ZIGBEE_PERMIT_JOIN_MISSING ??= '120';
 const logger = pino({ name: 'quickstart', level: process.env.EDGETWIN_LOG_LEVEL });
 
 /**
@@ -30,23 +43,49 @@ const logger = pino({ name: 'quickstart', level: process.env.EDGETWIN_LOG_LEVEL 
  */
 async function devicesDirFor(dataDir: string): Promise<string> {
   const source = resolve(here, 'devices');
-  if (ports.modbus === 5020) return source;
+  if (defaultPorts.every(([from, to]) => from === to)) return source;
   const copy = resolve(dataDir, 'devices');
   await mkdir(copy, { recursive: true });
   for (const name of await readdir(source)) {
     const text = await readFile(resolve(source, name), 'utf8');
-    await writeFile(resolve(copy, name), text.replaceAll('port: 5020', `port: ${ports.modbus}`));
+    await writeFile(
+      resolve(copy, name),
+      defaultPorts.reduce((t, [from, to]) => t.replaceAll(from, to), text),
+    );
   }
   console.log(`  (simulator ports moved: devices are read from ${copy})`);
   return copy;
 }
 
+/** One simulated device (or coordinator) per protocol, on loopback; all or none are left running. */
+async function startSimulators(dataDir: string): Promise<{ stop(): Promise<void> }> {
+  const running: { stop(): Promise<void> }[] = [];
+  const stop = async () => {
+    await Promise.all(running.splice(0).map((r) => r.stop()));
+  };
+  try {
+    running.push(await startModbusSimulator(resolve(here, 'modbus-sim.yaml'), { port: ports.modbus }));
+    console.log(`  Modbus simulator        tcp://127.0.0.1:${ports.modbus} (slave 1: thermostat)`);
+    const opcua = await startOpcuaSimulator({ port: ports.opcua, pkiDir: resolve(dataDir, 'opcua-sim-pki') });
+    running.push(opcua);
+    // The mapper trusts the simulator's certificate (a real plant would have its own trust list).
+    await trustServerCertificate(opcua.certificateFile, defaultPkiDir(resolve(dataDir, 'mappers', 'opcua')));
+    console.log(`  OPC UA simulator        ${opcua.url} (tank, pump, heater; SignAndEncrypt)`);
+    running.push(await startZnpEmulator({ port: ports.zigbee, stateFile: resolve(dataDir, 'znp-emulator.json') }));
+    console.log(`  ZigBee ZNP emulator     tcp://127.0.0.1:${ports.zigbee} (temperature/humidity sensor, plug)`);
+    console.log('  BLE                     simulated peripherals inside the BLE mapper (sensor, thermometer, light)');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop };
+}
+
 async function main(): Promise<void> {
   console.log('Starting the EdgeTwin quickstart ...');
-  const modbus = await startModbusSimulator(resolve(here, 'modbus-sim.yaml'), { port: ports.modbus });
-  console.log(`  Modbus simulator        tcp://127.0.0.1:${ports.modbus} (slave 1: thermostat)`);
-
   const dataDir = resolve(process.env.EDGETWIN_DATA_DIR ?? resolve(root, '.data/quickstart'));
+  await mkdir(dataDir, { recursive: true });
+  const simulators = await startSimulators(dataDir);
   const devicesDir = await devicesDirFor(dataDir);
   const core = new EdgeCore({
     devicesDir,
@@ -58,7 +97,7 @@ async function main(): Promise<void> {
   });
   const stopAll = async () => {
     await core.stop();
-    await modbus.stop();
+    await simulators.stop();
   };
   try {
     await core.start();
