@@ -32,7 +32,7 @@ const starts = (dir: string) =>
 
 describe('the mapper supervisor', () => {
   it('finds the installed mapper package of a protocol, and none for an unknown protocol', () => {
-    expect(findMapperCommand('modbus')?.args[0]).toMatch(/mappers\/modbus\/dist\/bin\/.*\.js$/);
+    expect(findMapperCommand('modbus')?.args[0]).toMatch(/mappers\/modbus\/bin\/edgetwin-mapper-modbus\.js$/);
     expect(findMapperCommand('carrier-pigeon')).toBeUndefined();
   });
 

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// `edgetwin-mapper-bluetooth`: the compiled ../dist/bin.js (the root `npm install` builds it; or `npm run build`).
+await import('../dist/bin.js');
