@@ -72,7 +72,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     (s) => s.isDirectory(),
     () => false,
   );
-  if (!isDir)
+  if (!isDir && values.cloud === undefined)
     throw new CliError(`--devices ${devicesDir}: not a directory (create it, or point --devices at your YAML files)`);
   const logger = createLogger('edgecore', values['log-level']);
   const core = new EdgeCore({
