@@ -53,8 +53,8 @@ function daemon(args: string[]): { child: ChildProcess; output: () => string } {
     env: { ...process.env, EDGETWIN_LOG_LEVEL: 'info' },
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return { child, output: () => out };
 }
 
