@@ -20,6 +20,8 @@ export {
   SIM_RESOURCE_PATH,
   type OpcuaSimulator,
   type OpcuaSimulatorOptions,
+  type SimMonitoredItem,
+  type SimSecurityPolicy,
 } from './sim/server.js';
 export {
   plantNodes,

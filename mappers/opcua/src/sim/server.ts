@@ -7,7 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, type NodeId } from 'node-opcua';
+import {
+  MessageSecurityMode,
+  OPCUACertificateManager,
+  OPCUAServer,
+  SecurityPolicy,
+  type NodeId,
+  type ServerSession,
+  type Subscription,
+} from 'node-opcua';
 import { certificateThumbprint, trustCertificateFile } from '../transport/pki.js';
 import { buildPlant, PLANT_NAMESPACE_URI, type Plant } from './plant.js';
 
@@ -20,6 +28,8 @@ export interface OpcuaSimulatorOptions {
   pkiDir?: string;
   /** Offer only Sign and SignAndEncrypt endpoints (no unsecured endpoint). Default false. */
   secureOnly?: boolean;
+  /** The policies of the Sign and SignAndEncrypt endpoints (default all three). */
+  securityPolicies?: readonly SimSecurityPolicy[];
   /**
    * Accept client certificates that are not in `<pkiDir>/trusted/certs` (default true, so the
    * quickstart works without copying files). With false, trust clients with `trustClientCertificate`.
@@ -37,6 +47,19 @@ export interface OpcuaSimulatorOptions {
   benchIntervalMs?: number;
 }
 
+export type SimSecurityPolicy = 'Basic256Sha256' | 'Aes128_Sha256_RsaOaep' | 'Aes256_Sha256_RsaPss';
+
+/** A monitored item as the server revised it, for tests to check what a client asked for. */
+export interface SimMonitoredItem {
+  subscriptionId: number;
+  /** The subscription's revised publishing interval, ms. */
+  publishingInterval: number;
+  /** The monitored node, e.g. `ns=2;s=Plant.Tank.Level`. */
+  nodeId: string;
+  /** The revised sampling interval, ms. */
+  samplingInterval: number;
+}
+
 export interface OpcuaSimulator {
   /** `opc.tcp://host:port/edgetwin-sim` */
   url: string;
@@ -49,6 +72,8 @@ export interface OpcuaSimulator {
   /** Sessions and subscriptions open on the server now. */
   sessionCount(): number;
   subscriptionCount(): number;
+  /** The monitored items of every live subscription, with their revised intervals. */
+  monitoredItems(): SimMonitoredItem[];
   /** Ends every client session on the server side (as a session timeout or an operator would). */
   dropSessions(): void;
   /** Adds a client certificate (PEM or DER file) to the server's trust list. */
@@ -82,11 +107,9 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions = {}): Pro
   });
   await certificateManager.initialize();
   const securityModes = [MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt];
-  const securityPolicies = [
-    SecurityPolicy.Basic256Sha256,
-    SecurityPolicy.Aes128_Sha256_RsaOaep,
-    SecurityPolicy.Aes256_Sha256_RsaPss,
-  ];
+  const securityPolicies: SecurityPolicy[] = (
+    opts.securityPolicies ?? ['Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']
+  ).map((p) => SecurityPolicy[p]);
   if (!opts.secureOnly) {
     securityModes.unshift(MessageSecurityMode.None);
     securityPolicies.unshift(SecurityPolicy.None);
@@ -109,6 +132,13 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions = {}): Pro
   if (!addressSpace) throw new Error('OPC UA simulator: the server has no address space after initialize()');
   const ns = addressSpace.registerNamespace(PLANT_NAMESPACE_URI);
   const plant = buildPlant(ns, opts.benchVariables ?? 0);
+  const subscriptions = new Set<Subscription>();
+  server.on('create_session', (session: ServerSession) => {
+    session.on('new_subscription', (sub: Subscription) => {
+      subscriptions.add(sub);
+      sub.once('terminated', () => subscriptions.delete(sub));
+    });
+  });
   await server.start();
 
   const tickMs = opts.tickMs ?? 500;
@@ -132,6 +162,21 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions = {}): Pro
         server.engine.closeSession(s.authenticationToken, true, 'Forcing');
     },
     subscriptionCount: () => server.currentSubscriptionCount,
+    monitoredItems: () =>
+      [...subscriptions].flatMap((sub) =>
+        [...sub.getMonitoredItems().serverHandles].flatMap((handle) => {
+          const item = sub.getMonitoredItem(handle);
+          if (!item) return [];
+          return [
+            {
+              subscriptionId: sub.subscriptionId,
+              publishingInterval: sub.publishingInterval,
+              nodeId: item.node?.nodeId.toString() ?? String(item.itemToMonitor.nodeId),
+              samplingInterval: item.samplingInterval,
+            },
+          ];
+        }),
+      ),
     trustClientCertificate: (file) => trustCertificateFile(certificateManager, file),
     async stop() {
       clearInterval(tick);

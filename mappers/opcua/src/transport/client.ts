@@ -23,6 +23,7 @@ import {
   type MapperContext,
 } from '@edgetwin/sdk';
 import type { OpcuaProtocolConfig, ResolvedSecurity } from '../config.js';
+import { offeredEndpoints } from './endpoints.js';
 import { connectError } from './errors.js';
 import { userIdentity } from './identity.js';
 import { certificateApplicationUri, pkiLayout, reconcileTrustList } from './pki.js';
@@ -168,7 +169,16 @@ export async function openSession(opts: OpenSessionOptions): Promise<OpcuaConnec
         await client.connect(cfg.url);
         return await client.createSession(identity);
       } catch (err) {
-        throw await connectError(opts, err, seen.last);
+        const offered = () =>
+          offeredEndpoints({
+            url: cfg.url,
+            clientCertificateManager: cm,
+            certificateFile,
+            privateKeyFile,
+            timeoutMs: cfg.timeoutMs,
+            clock,
+          });
+        throw await connectError({ ...opts, offeredEndpoints: offered }, err, seen.last);
       }
     })();
     // When the guard wins, the late outcome of `work` is dropped; close() ends the client.

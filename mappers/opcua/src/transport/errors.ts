@@ -12,6 +12,8 @@ export interface ConnectErrorContext {
   config: OpcuaProtocolConfig;
   security: ResolvedSecurity;
   pkiDir: string;
+  /** Asks the server which `Mode/Policy` pairs it offers (undefined when it does not say). */
+  offeredEndpoints?: () => Promise<string[] | undefined>;
 }
 
 export async function connectError(
@@ -39,11 +41,19 @@ export async function connectError(
       },
     );
   }
-  if (/cannot find endpoint/i.test(msg)) {
+  if (/cannot find (an )?endpoint/i.test(msg)) {
+    const offered = await opts.offeredEndpoints?.();
+    const field = offered?.some((o) => o.startsWith(`${security.mode}/`)) ? 'securityPolicy' : 'securityMode';
+    const offers = offered?.length
+      ? `it offers (securityMode/securityPolicy) ${offered.join(', ')}; set securityMode and securityPolicy in the protocol configData to one of these`
+      : 'change them in the protocol configData to ones the server offers';
     return new EdgeTwinError(
       'ET_CONFIG_INVALID',
-      `Device ${deviceId}: ${cfg.url} offers no endpoint with securityMode ${security.mode} and securityPolicy ${security.policy}; change them in the protocol configData to ones the server offers`,
-      { cause: err, details: { path: '/spec/protocol/configData/securityMode' } },
+      `Device ${deviceId}: ${cfg.url} offers no endpoint with securityMode ${security.mode} and securityPolicy ${security.policy}; ${offers}`,
+      {
+        cause: err,
+        details: { path: `/spec/protocol/configData/${field}`, ...(offered ? { offered } : {}) },
+      },
     );
   }
   if (/BadUserAccessDenied|BadIdentityToken|BadUserSignatureInvalid/.test(msg)) {
