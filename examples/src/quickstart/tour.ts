@@ -16,12 +16,20 @@ Try this in another terminal:
   curl -s -X PATCH -H 'content-type: application/merge-patch+json' \\
     -d '{"setpoint": 25.5}' '${api}/devices/default/thermostat-1/twin/desired?wait=reported&timeout=5000'
 
-  # see the register change on the device itself (mbpoll reads holding register 2 = offset 1)
+  # see the register change on the device itself: mbpoll prints 255 (tenths of a degree)
   mbpoll -m tcp -p ${ports.modbus} -a 1 -t 4 -r 2 -c 1 -1 127.0.0.1
 
   # switch the heater coil from MQTT, and watch the KubeEdge twin protocol
   mosquitto_pub ${mq} -t 'devices/default/thermostat-1/heater/set' -m true
   mosquitto_sub ${mq} -t '$hw/events/device/default/thermostat-1/twin/update/#' -v
+
+  # the other protocols work the same way: the ZigBee plug, the OPC UA pump, the BLE light
+  curl -s -X PATCH -H 'content-type: application/json' -d '{"power": true}' \\
+    '${api}/devices/default/plug/twin/desired?wait=reported&timeout=5000'
+  curl -s -X PATCH -H 'content-type: application/json' -d '{"pump": true}' \\
+    '${api}/devices/default/opcua-tank-1/twin/desired?wait=reported&timeout=5000'
+  curl -s -X PATCH -H 'content-type: application/json' -d '{"power": "ON"}' \\
+    '${api}/devices/default/ble-light-1/twin/desired?wait=reported&timeout=5000'
 
 Press Ctrl-C to stop.`);
 }
