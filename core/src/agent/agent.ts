@@ -107,6 +107,11 @@ export class PodAgent {
     this.events.emit(event, ...args);
   }
 
+  /** The IP pods report as hostIP/podIP (the node's address, also sent to the cloud). */
+  get hostIP(): string {
+    return this.nodeIP;
+  }
+
   /** The runtime pods without runtimeClassName use (known after start). */
   get runtimeName(): RuntimeName {
     return this.runtimes?.defaultRuntime() ?? 'process';

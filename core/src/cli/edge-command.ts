@@ -30,8 +30,9 @@ Options:
   --pods DIR           Run the Pod manifests in DIR on this node (static pods; watched).
   --runtime R          Pod runtime: containerd, process or auto.   (default: auto)
   --containerd-address PATH  containerd's socket.   (default: /run/containerd/containerd.sock)
-  --cloud URL          Join cloudcore (https://HOST:PORT or wss://...): devices and desired values
-                       then come from Kubernetes instead of --devices.
+  --cloud URL          Join cloudcore (http(s)://HOST:PORT): devices and desired values then come
+                       from Kubernetes instead of --devices, and the pods Kubernetes binds to this
+                       node run here (with --pods too, if given).
   --token TOKEN        Join token from "edgetwin cloud token create" (first connection only).
   --cloud-ca FILE      PEM CA of cloudcore's TLS certificate.
   --log-level LEVEL    trace, debug, info, warn, error.            (default: info)

@@ -1,6 +1,7 @@
 /**
  * `edgetwin cloud ...`:
  *   edgetwin cloud [--kubeconfig FILE] [--port N] [--host H] [--data-dir DIR] [--tls-cert F --tls-key F]
+ *                  [--node-grace-period 40s]
  *   edgetwin cloud token create [--ttl 24h] [--data-dir DIR]
  *   edgetwin cloud nodes [--data-dir DIR] [--json]
  */
@@ -14,7 +15,10 @@ import { CloudStateStore } from './state-store.js';
 
 const USAGE = `usage:
   edgetwin cloud [--kubeconfig FILE] [--port N] [--host ADDR] [--data-dir DIR] [--tls-cert FILE --tls-key FILE]
-      run cloudcore: sync Devices and DeviceModels with the edge nodes (default port ${DEFAULT_CLOUD_PORT})
+                 [--node-grace-period 40s]
+      run cloudcore: sync Devices and DeviceModels with the edge nodes (default port ${DEFAULT_CLOUD_PORT}), and
+      on a cluster with the core API register them as Nodes and relay the Pods bound to them; a Node silent
+      for longer than the grace period turns NotReady (its pods are not evicted)
   edgetwin cloud token create [--ttl 24h] [--data-dir DIR]
       print a join token for new edge nodes (edgetwin edge --cloud URL --token TOKEN)
   edgetwin cloud nodes [--data-dir DIR] [--json]
@@ -39,9 +43,9 @@ function dataDirOf(v: string | undefined): string {
 }
 
 /** "24h", "30m", "7d", "3600s" or plain seconds -> ms. */
-export function parseDuration(s: string): number {
+export function parseDuration(s: string, flag = '--ttl'): number {
   const m = /^(\d+)([smhd]?)$/.exec(s.trim());
-  if (!m) throw new Error(`--ttl "${s}" is not a duration; use e.g. 30m, 24h or 7d`);
+  if (!m) throw new Error(`${flag} "${s}" is not a duration; use e.g. 30m, 24h or 7d`);
   const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * unit * 1000;
 }
@@ -77,6 +81,7 @@ export async function cloudCommand(argv: string[], io: CloudCommandIo = defaultI
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         ttl: { type: 'string' },
+        'node-grace-period': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -142,6 +147,9 @@ export async function cloudCommand(argv: string[], io: CloudCommandIo = defaultI
       port,
       ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
       ...(values.host ? { host: values.host } : {}),
+      ...(values['node-grace-period']
+        ? { nodeGracePeriodMs: parseDuration(values['node-grace-period'], '--node-grace-period') }
+        : {}),
       ...(values['tls-cert'] && values['tls-key']
         ? { tls: { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } }
         : {}),

@@ -6,6 +6,8 @@
 import { DeviceController } from '@edgetwin/device-twin/k8s';
 import { pino, type Logger } from 'pino';
 import { CloudHub } from '../hub/cloud-hub.js';
+import { POD_GROUP } from '../hub/pod-link.js';
+import { CoreApiSync } from './core-api-sync.js';
 import { NodeSync } from './node-sync.js';
 import { CloudStateStore } from './state-store.js';
 
@@ -23,6 +25,8 @@ export interface CloudCoreOptions {
   /** Minimum time between two status patches of one device (default 1000 ms). */
   statusIntervalMs?: number;
   watchTimeoutSeconds?: number;
+  /** An edge silent this long turns its Node NotReady (default 40 s); its pods are never evicted. */
+  nodeGracePeriodMs?: number;
   logger?: Logger;
 }
 
@@ -33,6 +37,8 @@ export class CloudCore {
   readonly store: CloudStateStore;
   readonly nodeSync: NodeSync;
   readonly hub: CloudHub;
+  /** Nodes, Leases and Pods (off on a cluster without the core API). */
+  readonly coreApi: CoreApiSync;
   private readonly log: Logger;
   private heartbeats: Array<{ name: string; devices: number; at: number }> = [];
   private hbTimer: NodeJS.Timeout | undefined;
@@ -57,13 +63,35 @@ export class CloudCore {
       },
       this.log,
     );
+    this.coreApi = new CoreApiSync({
+      client: this.controller.client,
+      logger: this.log,
+      ...(opts.nodeGracePeriodMs !== undefined ? { nodeGracePeriodMs: opts.nodeGracePeriodMs } : {}),
+      ...(opts.statusIntervalMs !== undefined ? { statusIntervalMs: opts.statusIntervalMs } : {}),
+      ...(opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
+    });
     this.hub = new CloudHub({
       port: opts.port ?? DEFAULT_CLOUD_PORT,
       ...(opts.host ? { host: opts.host } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
       ...(opts.keepaliveMs ? { keepaliveMs: opts.keepaliveMs } : {}),
       auth: this.store,
-      handler: this.nodeSync,
+      // Devices go to the node sync, pods and Node status (route group `pod`) to the core API sync.
+      handler: {
+        connected: (s) => {
+          this.nodeSync.connected(s);
+          this.coreApi.connected(s);
+        },
+        disconnected: (s) => {
+          this.nodeSync.disconnected(s);
+          this.coreApi.disconnected(s);
+        },
+        message: (s, e) => {
+          if (e.route.group === POD_GROUP) return this.coreApi.message(s, e);
+          if (e.route.operation === 'heartbeat') this.coreApi.heartbeat(s.node);
+          this.nodeSync.message(s, e);
+        },
+      },
       logger: this.log,
       metrics: () => this.metricsText(),
     });
@@ -76,6 +104,7 @@ export class CloudCore {
   async start(): Promise<void> {
     this.store.resetConnections();
     await this.controller.start();
+    await this.coreApi.start();
     this.nodeSync.start();
     await this.hub.start();
     this.hbTimer = setInterval(() => this.flushHeartbeats(), 1000);
@@ -116,6 +145,13 @@ export class CloudCore {
     metric('edgetwin_cloud_status_conflicts_total', 'counter', 'Status patches answered with 409 Conflict (retried).', [
       ['', this.controller.status.conflicts],
     ]);
+    const pods = this.coreApi.pods;
+    if (pods) {
+      metric('edgetwin_cloud_pods', 'gauge', 'Pods bound to nodes (relayed to edges).', [['', pods.pods.cache.size]]);
+      metric('edgetwin_cloud_pod_status_patches_total', 'counter', 'Pod status merge patches sent.', [
+        ['', pods.status.patches],
+      ]);
+    }
     return `${lines.join('\n')}\n`;
   }
 
@@ -130,6 +166,7 @@ export class CloudCore {
     clearInterval(this.hbTimer);
     await this.hub.stop();
     this.nodeSync.stop();
+    await this.coreApi.stop();
     await this.controller.stop();
     this.flushHeartbeats();
     this.store.resetConnections();

@@ -3,3 +3,13 @@ export { cloudCommand, parseDuration, type CloudCommandIo } from './cli.js';
 export { CloudStateStore, type NodeRecord } from './state-store.js';
 export { NodeSync, specVersion } from './node-sync.js';
 export { groupUpstream, type DeviceUpstream } from './upstream.js';
+export { CoreApiSync, type CoreApiSyncOptions } from './core-api-sync.js';
+export {
+  NodeLifecycle,
+  EDGE_ROLE_LABEL,
+  NODE_LEASE_NAMESPACE,
+  DEFAULT_NODE_GRACE_MS,
+  type NodeLifecycleOptions,
+} from './node-lifecycle.js';
+export { PodRelay, type KubePod, type PodRelayOptions } from './pod-relay.js';
+export { PodStatusWriter, podPath } from './pod-status-writer.js';

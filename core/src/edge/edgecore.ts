@@ -51,6 +51,8 @@ export interface EdgeCoreOptions {
   cloudToken?: string | undefined;
   /** PEM file of the CA that signed cloudcore's certificate. */
   cloudCa?: string | undefined;
+  /** Heartbeat interval on the cloud link (default 15 s). */
+  cloudKeepaliveMs?: number;
 }
 
 export class EdgeCore {
@@ -109,6 +111,18 @@ export class EdgeCore {
       });
     }
     const onProtocols = (protocols: Set<string>) => this.supervisor?.setProtocols(protocols);
+    // The pod agent runs static pods (--pods) and, when joined to a cloud, the pods Kubernetes binds here.
+    if (this.opts.podsDir || this.opts.cloudUrl) {
+      this.agent = new PodAgent({
+        dataDir: this.opts.dataDir,
+        nodeName,
+        logger: logger.child({ module: 'agent' }),
+        runtime: this.opts.podRuntime ?? 'auto',
+        ...(this.opts.podsDir ? { podsDir: this.opts.podsDir } : {}),
+        ...(this.opts.containerdAddress ? { containerdAddress: this.opts.containerdAddress } : {}),
+      });
+      await this.agent.start();
+    }
     if (this.opts.cloudUrl) {
       // Cloud-joined: Kubernetes is the source of devices and desired values; twins keep working offline.
       this.cloud = new EdgeCloudSync({
@@ -118,6 +132,8 @@ export class EdgeCore {
         nodeName,
         logger,
         onProtocols,
+        ...(this.agent ? { pods: this.agent } : {}),
+        ...(this.opts.cloudKeepaliveMs ? { keepaliveMs: this.opts.cloudKeepaliveMs } : {}),
         ...(this.opts.cloudToken ? { token: this.opts.cloudToken } : {}),
         ...(this.opts.cloudCa ? { ca: await readFile(this.opts.cloudCa) } : {}),
       });
@@ -125,18 +141,6 @@ export class EdgeCore {
     } else {
       this.devices = new DeviceDirectorySync({ dir: this.opts.devicesDir, nodeName, twin, logger, onProtocols });
       await this.devices.start();
-    }
-
-    if (this.opts.podsDir) {
-      this.agent = new PodAgent({
-        dataDir: this.opts.dataDir,
-        nodeName,
-        logger: logger.child({ module: 'agent' }),
-        podsDir: this.opts.podsDir,
-        runtime: this.opts.podRuntime ?? 'auto',
-        ...(this.opts.containerdAddress ? { containerdAddress: this.opts.containerdAddress } : {}),
-      });
-      await this.agent.start();
     }
 
     const client = this.client;

@@ -6,7 +6,10 @@
 import { CloudSyncAgent, CloudSyncStore, type SyncTwin } from '@edgetwin/device-twin/cloud-sync';
 import { errorMessage, type ResolvedDevice } from '@edgetwin/sdk';
 import { pino, type Logger } from 'pino';
+import type { PodAgent } from '../agent/index.js';
 import { EdgeHub } from './edge-hub.js';
+import { EdgePodRelay } from './edge-pod-relay.js';
+import { POD_GROUP } from './pod-link.js';
 
 export interface EdgeCloudSyncOptions {
   twin: SyncTwin;
@@ -23,12 +26,17 @@ export interface EdgeCloudSyncOptions {
   logger?: Logger;
   /** The protocols of this node's devices, after every change (for the mapper supervisor). */
   onProtocols?: (protocols: Set<string>) => void;
+  /** Runs the pods Kubernetes binds to this node and reports their status (a started agent). */
+  pods?: PodAgent;
+  /** The Node's `capacity.pods` (default 110). */
+  maxPods?: number;
 }
 
 export class EdgeCloudSync {
   readonly store: CloudSyncStore;
   readonly agent: CloudSyncAgent;
   readonly hub: EdgeHub;
+  readonly pods: EdgePodRelay | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly log: Logger;
 
@@ -47,6 +55,13 @@ export class EdgeCloudSync {
           }
         : {}),
     });
+    this.pods = opts.pods
+      ? new EdgePodRelay({
+          agent: opts.pods,
+          logger: this.log,
+          ...(opts.maxPods !== undefined ? { maxPods: opts.maxPods } : {}),
+        })
+      : undefined;
     this.hub = new EdgeHub({
       url: opts.cloudUrl,
       nodeName: opts.nodeName,
@@ -56,11 +71,18 @@ export class EdgeCloudSync {
       tokens: this.store,
       logger: this.log,
       handler: {
-        connected: (send) => this.agent.connected(send),
-        disconnected: () => this.agent.disconnected(),
+        connected: (send) => {
+          this.agent.connected(send);
+          this.pods?.connected(send);
+        },
+        disconnected: () => {
+          this.agent.disconnected();
+          this.pods?.disconnected();
+        },
         deviceCount: () => this.agent.deviceIds().length,
         // Messages are handled one at a time, in order.
         message: (e) => {
+          if (e.route.group === POD_GROUP) return this.pods?.message(e);
           this.queue = this.queue
             .then(() => this.agent.receive(e))
             .catch((err: unknown) =>
@@ -78,12 +100,14 @@ export class EdgeCloudSync {
   /** Loads the last synced devices into the twin, then dials the cloud (in the background). */
   async start(): Promise<void> {
     await this.agent.start();
+    this.pods?.start();
     this.hub.start();
   }
 
   async stop(): Promise<void> {
     await this.hub.stop();
     await this.queue;
+    await this.pods?.stop();
     this.agent.stop();
     this.store.close();
   }

@@ -8,3 +8,5 @@ export {
 } from './cloud-hub.js';
 export { EdgeHub, type EdgeHubOptions, type EdgeHubHandler, type TokenStore } from './edge-hub.js';
 export { EdgeCloudSync, type EdgeCloudSyncOptions } from './edge-cloud-sync.js';
+export { EdgePodRelay, type EdgePodRelayOptions } from './edge-pod-relay.js';
+export * from './pod-link.js';

@@ -6,11 +6,25 @@ import { randomUUID } from 'node:crypto';
 
 export interface Envelope<C = unknown> {
   header: { id: string; parentId?: string; timestamp: number; resourceVersion?: string };
-  route: { source: 'cloud' | 'edge'; group: 'hub' | 'resource' | 'twin'; operation: Operation; resource: string };
+  route: {
+    source: 'cloud' | 'edge';
+    group: 'hub' | 'resource' | 'twin' | 'pod';
+    operation: Operation;
+    resource: string;
+  };
   content: C;
 }
 
-export type Operation = 'hello' | 'sync' | 'ack' | 'upstream' | 'heartbeat';
+export type Operation =
+  | 'hello'
+  | 'sync'
+  | 'ack'
+  | 'upstream'
+  | 'heartbeat'
+  /** Group `pod` (core's pod relay): cloud -> edge the node's full pod set, edge -> cloud pod status and node info. */
+  | 'pods'
+  | 'podStatus'
+  | 'nodeInfo';
 
 /** `Device/{ns}/{name}` or `DeviceModel/{ns}/{name}` */
 export type ResourceKey = string;

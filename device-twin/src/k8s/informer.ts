@@ -37,7 +37,12 @@ export class Informer<T extends KubeObject> {
     /** e.g. `/apis/devices.kubeedge.io/v1beta1/devices` */
     private readonly path: string,
     private readonly log: Logger,
-    private readonly opts: { watchTimeoutSeconds?: number } = {},
+    private readonly opts: {
+      watchTimeoutSeconds?: number;
+      /** e.g. `spec.nodeName!=` (sent as `fieldSelector` on every list and watch). */
+      fieldSelector?: string;
+      labelSelector?: string;
+    } = {},
   ) {}
 
   on(fn: (e: InformerEvent<T>) => void): () => void {
@@ -57,6 +62,13 @@ export class Informer<T extends KubeObject> {
     this.loop = undefined;
   }
 
+  private selectors(): string {
+    let q = '';
+    if (this.opts.fieldSelector) q += `&fieldSelector=${encodeURIComponent(this.opts.fieldSelector)}`;
+    if (this.opts.labelSelector) q += `&labelSelector=${encodeURIComponent(this.opts.labelSelector)}`;
+    return q;
+  }
+
   private emit(e: InformerEvent<T>): void {
     for (const fn of this.listeners) {
       try {
@@ -73,7 +85,7 @@ export class Informer<T extends KubeObject> {
     let cont = '';
     let rv = '';
     do {
-      const q = `?limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`;
+      const q = `?limit=500${this.selectors()}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`;
       const page = await this.client.call<KubeList<T>>('GET', this.path + q);
       items.push(...page.items);
       rv = page.metadata.resourceVersion;
@@ -130,7 +142,7 @@ export class Informer<T extends KubeObject> {
         }
         this.stats.watches++;
         const t = this.opts.watchTimeoutSeconds ?? 240;
-        const q = `?watch=1&allowWatchBookmarks=true&timeoutSeconds=${t}&resourceVersion=${encodeURIComponent(this.resourceVersion)}`;
+        const q = `?watch=1${this.selectors()}&allowWatchBookmarks=true&timeoutSeconds=${t}&resourceVersion=${encodeURIComponent(this.resourceVersion)}`;
         await this.client.watch<T>(this.path + q, (e) => this.onEvent(e), signal);
         backoff.reset();
       } catch (err) {

@@ -78,7 +78,11 @@ export class KubeClient {
     await this.kc.applyToHTTPSOptions(opts);
     const url = new URL(path, this.server);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) opts.headers['Content-Type'] = contentType;
+    if (payload !== undefined) {
+      opts.headers['Content-Type'] = contentType;
+      // Node sends a DELETE body without Content-Length or chunking unless told: say its length.
+      opts.headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
       ...opts,
       ...(signal ? { signal } : {}),

@@ -41,7 +41,7 @@ describe('deploy manifests', () => {
   const docs = (file: string) =>
     parseAllDocuments(readFileSync(join(repo, 'deploy', file), 'utf8')).map((d) => d.toJS() as Manifest);
 
-  it('the cloudcore ClusterRole allows exactly what cloudcore calls: list/watch/get, spec and status patches', () => {
+  it('the cloudcore ClusterRole allows what cloudcore calls: devices, nodes, pods, configmaps, leases', () => {
     const role = docs('rbac.yaml').find((d) => d.kind === 'ClusterRole')!;
     const allowed = new Set<string>();
     for (const r of role.rules) for (const res of r.resources) for (const v of r.verbs) allowed.add(`${v} ${res}`);
@@ -53,6 +53,13 @@ describe('deploy manifests', () => {
       'get devices',
       'patch devices',
       'patch devices/status',
+      'create nodes',
+      'patch nodes/status',
+      'watch pods',
+      'patch pods/status',
+      'delete pods',
+      'watch configmaps',
+      'update leases',
     ]) {
       expect(allowed).toContain(need);
     }
