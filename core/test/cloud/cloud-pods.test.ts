@@ -175,6 +175,8 @@ describe('cloud-joined pods and Nodes', () => {
     );
     expect(running.status?.containerStatuses?.[0]?.state.running).toBeDefined();
     expect(running.status?.hostIP).toBeTruthy();
+    // Running means the process exists; its first shell line may not have run yet.
+    await waitFor(() => starts(file).length > 0, 10_000, 'the pod to record its pid');
     expect(starts(file)).toHaveLength(1);
     expect(alive(Number(starts(file)[0]))).toBe(true);
     expect(edge!.agent!.listPods().map((p) => `${p.source}:${p.key}`)).toEqual(['cloud:default/ticker']);

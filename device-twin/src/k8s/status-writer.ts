@@ -5,8 +5,9 @@
  * Conflict and API errors. `write()` resolves once Kubernetes holds the update, which is when the
  * cloud hub confirms it to the edge.
  */
-import { Backoff, errorMessage, sleep } from '@edgetwin/sdk';
+import { errorMessage } from '@edgetwin/sdk';
 import type { Logger } from 'pino';
+import { CoalescingPatcher } from './coalescing-patcher.js';
 import { KubeApiError, type KubeClient, type KubeObject } from './kube-client.js';
 
 export interface ReportedTwin {
@@ -28,11 +29,6 @@ interface TwinStatus {
   reported?: { value: string; metadata?: Record<string, string> };
   observedDesired?: { value: string; metadata?: Record<string, string> };
   [k: string]: unknown;
-}
-
-interface Pending {
-  update: StatusUpdate;
-  waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
 }
 
 export interface StatusWriterOptions {
@@ -71,11 +67,7 @@ export function applyStatus(current: unknown, u: StatusUpdate): Record<string, u
 }
 
 export class StatusWriter {
-  private readonly pending = new Map<string, Pending>();
-  private readonly busy = new Set<string>();
-  private readonly lastPatch = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly abort = new AbortController();
+  private readonly patcher: CoalescingPatcher<StatusUpdate>;
   /** Patches sent, for metrics and the benchmark. */
   patches = 0;
   conflicts = 0;
@@ -84,81 +76,36 @@ export class StatusWriter {
     private readonly client: KubeClient,
     private readonly log: Logger,
     private readonly opts: StatusWriterOptions,
-  ) {}
-
-  write(key: string, update: StatusUpdate): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const p = this.pending.get(key);
-      if (p) {
-        p.update = mergeUpdate(p.update, update);
-        p.waiters.push({ resolve, reject });
-      } else {
-        this.pending.set(key, { update, waiters: [{ resolve, reject }] });
-      }
-      this.schedule(key);
+  ) {
+    this.patcher = new CoalescingPatcher<StatusUpdate>({
+      name: 'status writer',
+      intervalMs: opts.intervalMs ?? 1000,
+      backoff: { initialMs: 100, maxMs: 5000 },
+      merge: mergeUpdate,
+      patch: (key, u, attempt) => this.patch(key, u, attempt),
+      onError: (key, err) => {
+        if (err instanceof KubeApiError && err.status === 404) return 'drop'; // the Device is gone
+        if (err instanceof KubeApiError && err.status === 409) this.conflicts++;
+        else this.log.warn({ device: key, err: errorMessage(err) }, 'status patch failed; retrying');
+        return 'retry';
+      },
     });
   }
 
-  private schedule(key: string): void {
-    if (this.busy.has(key) || this.timers.has(key) || this.abort.signal.aborted) return;
-    const interval = this.opts.intervalMs ?? 1000;
-    const wait = Math.max(0, (this.lastPatch.get(key) ?? 0) + interval - Date.now());
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      void this.flush(key);
-    }, wait);
-    this.timers.set(key, t);
+  write(key: string, update: StatusUpdate): Promise<void> {
+    return this.patcher.submit(key, update);
   }
 
-  private async flush(key: string): Promise<void> {
-    const p = this.pending.get(key);
-    if (!p) return;
-    this.pending.delete(key);
-    this.busy.add(key);
-    try {
-      await this.patch(key, p.update);
-      for (const w of p.waiters) w.resolve();
-    } catch (err) {
-      for (const w of p.waiters) w.reject(err);
-    } finally {
-      this.busy.delete(key);
-      this.lastPatch.set(key, Date.now());
-      if (this.pending.has(key)) this.schedule(key);
-    }
-  }
-
-  private async patch(key: string, u: StatusUpdate): Promise<void> {
-    const backoff = new Backoff({ initialMs: 100, maxMs: 5000 });
-    let obj = this.opts.lookup(key);
-    for (;;) {
-      if (!obj) return; // the Device is gone: nothing to write
-      try {
-        const body = {
-          metadata: { resourceVersion: obj.metadata.resourceVersion },
-          status: applyStatus(obj.status, u),
-        };
-        this.patches++;
-        await this.client.call('PATCH', devicePath(key, '/status'), body);
-        return;
-      } catch (err) {
-        if (this.abort.signal.aborted) throw err;
-        if (err instanceof KubeApiError && err.status === 404) return;
-        if (err instanceof KubeApiError && err.status === 409) this.conflicts++;
-        else this.log.warn({ device: key, err: errorMessage(err) }, 'status patch failed; retrying');
-        await sleep(backoff.next(), this.abort.signal);
-        obj = await this.client.call<KubeObject>('GET', devicePath(key)).catch((e: unknown) => {
-          if (e instanceof KubeApiError && e.status === 404) return undefined;
-          return obj;
-        });
-      }
-    }
+  /** The first attempt starts from the informer's copy, a retry from a fresh GET (404: gone). */
+  private async patch(key: string, u: StatusUpdate, attempt: number): Promise<void> {
+    const obj = attempt === 0 ? this.opts.lookup(key) : await this.client.call<KubeObject>('GET', devicePath(key));
+    if (!obj) return; // the Device is gone: nothing to write
+    const body = { metadata: { resourceVersion: obj.metadata.resourceVersion }, status: applyStatus(obj.status, u) };
+    this.patches++;
+    await this.client.call('PATCH', devicePath(key, '/status'), body);
   }
 
   stop(): void {
-    this.abort.abort();
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
-    for (const p of this.pending.values()) for (const w of p.waiters) w.reject(new Error('status writer stopped'));
-    this.pending.clear();
+    this.patcher.stop();
   }
 }
