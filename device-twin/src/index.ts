@@ -12,3 +12,4 @@ export { TwinMqttHandler, type TwinMqttHandlerOptions } from './mqtt/twin-mqtt-h
 export type { FlowControlOptions } from './mqtt/flow-control.js';
 export { createHttpApi, API_PREFIX, type HttpApiOptions } from './http/api.js';
 export { twinEtag, parseIfMatch } from './http/etag.js';
+export { tuneHeapForEdge } from './heap.js';

@@ -8,12 +8,20 @@ const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 function labelKey(labels: Labels | undefined): string {
   if (!labels) return '';
-  const keys = Object.keys(labels).sort();
+  const keys = Object.keys(labels);
+  // One label is the common case on hot paths (a counter per MQTT message): no sort, no arrays.
+  if (keys.length === 1) return `${keys[0]}="${escapeLabel(labels[keys[0]!] ?? '')}"`;
   if (keys.length === 0) return '';
-  return keys.map((k) => `${k}="${escapeLabel(labels[k] ?? '')}"`).join(',');
+  return keys
+    .sort()
+    .map((k) => `${k}="${escapeLabel(labels[k] ?? '')}"`)
+    .join(',');
 }
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabel(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 

@@ -183,6 +183,23 @@ describe('twin engine rules', () => {
     expect(events).toEqual([]);
   });
 
+  it('a failed commit restores every value the batch set, added or deleted, and the versions', async () => {
+    const { twin, store } = await withDevices('t1');
+    await twin.setDesired('default/t1', { setpoint: 20, mode: 'eco' }, { source: 'http' });
+    await twin.report('default/t1', { temperature: { value: 20 } });
+    const before = twin.getTwin('default/t1')!;
+    store.close();
+    // One batch: a desired change and a deletion, two reports (one of a new property), a state change.
+    const results = await Promise.allSettled([
+      twin.setDesired('default/t1', { setpoint: 25, mode: null }, { source: 'http' }),
+      twin.report('default/t1', { temperature: { value: 30 }, power: { value: true } }),
+      twin.report('default/t1', { temperature: { value: 31 } }),
+      twin.setState('default/t1', 'online'),
+    ]);
+    expect(results.every((r) => r.status === 'rejected' && isEdgeTwinError(r.reason, 'ET_UNAVAILABLE'))).toBe(true);
+    expect(twin.getTwin('default/t1')).toEqual(before);
+  });
+
   it('state changes move lastOnline and emit state events', async () => {
     const { twin } = await withDevices('t1');
     const events: TwinChangeEvent[] = [];

@@ -5,7 +5,7 @@
  * latency (p50/p99) and this process's RSS.
  *
  *   npm run bench:twin -- [--devices 1000] [--props 10] [--rate 10000 | --window 50] [--seconds 10] [--mappers 10]
- *                         [--broker mqtt://host:port] [--data-qos 0|1]
+ *                         [--broker mqtt://host:port] [--data-qos 0|1] [--tune-heap true|false] [--mapper-nodelay]
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +13,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
@@ -26,6 +27,7 @@ import {
   type ResolvedDevice,
 } from '@edgetwin/sdk';
 import { startMosquitto } from '@edgetwin/sdk/testing';
+import { tuneHeapForEdge } from '../heap.js';
 import { openTwinStore } from '../store/twin-store.js';
 import { TwinService } from '../engine/twin-service.js';
 import { TwinMqttHandler } from '../mqtt/twin-mqtt-handler.js';
@@ -42,6 +44,8 @@ const { values: args } = parseArgs({
     load: { type: 'string' },
     broker: { type: 'string' },
     'data-qos': { type: 'string', default: '1' },
+    'tune-heap': { type: 'string', default: 'true' },
+    'mapper-nodelay': { type: 'boolean', default: false },
   },
 });
 
@@ -100,7 +104,22 @@ function liveHeapMb(): number {
   return process.memoryUsage().heapUsed / 1048576;
 }
 
+/** Upper bucket bounds (ms) below which the quantiles `qs` of a rendered histogram fall. */
+function histogramQuantiles(text: string, name: string, qs: number[]): string[] {
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))].map((m) => ({
+    le: m[1] === '+Inf' ? Infinity : Number(m[1]) * 1000,
+    n: Number(m[2]),
+  }));
+  const total = buckets.at(-1)?.n ?? 0;
+  return qs.map((q) => {
+    const b = buckets.find((x) => x.n >= q * total);
+    return b === undefined || total === 0 ? '?' : String(b.le);
+  });
+}
+
 async function main(): Promise<void> {
+  // As edgecore does first thing (see src/heap.ts); `--tune-heap false` measures without it.
+  if (args['tune-heap'] !== 'false') tuneHeapForEdge();
   const devices = Number(args.devices);
   const props = Number(args.props);
   const rate = Number(args.rate);
@@ -158,11 +177,14 @@ async function main(): Promise<void> {
     rate,
     window,
     seconds,
+    noDelay: args['mapper-nodelay'],
   };
   const mode = window > 0 ? `${window} outstanding reports per mapper` : `${rate} reports/s`;
   console.log(
     `twin bench: ${devices} devices x ${props} properties, ${mappers} mappers, ${mode} for ${seconds} s, broker ${broker.url}`,
   );
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const c0 = committed();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -189,6 +211,9 @@ async function main(): Promise<void> {
   console.log(
     `  publish->result        p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(1)} ms`,
   );
+  console.log(
+    `    after the 1st second p50 ${result.steadyP50.toFixed(1)} ms, p99 ${result.steadyP99.toFixed(1)} ms (reports sent after JIT warm-up)`,
+  );
   const cpuMs = (cpu.user + cpu.system) / 1000;
   console.log(
     `  twin process CPU       ${(cpuMs / 1000).toFixed(2)} s = ${((cpuMs * 1000) / Math.max(1, c1 - c0)).toFixed(0)} µs per committed report (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
@@ -198,6 +223,19 @@ async function main(): Promise<void> {
   console.log(
     `  (heap ${mb(mu.heapUsed)} used of ${mb(mu.heapTotal)}, external ${mb(mu.external)}; live heap after GC ${liveHeapMb().toFixed(1)} MB)`,
   );
+  loopDelay.disable();
+  const twinSide = histogramQuantiles(twin.metrics.render(), 'edgetwin_mqtt_request_seconds', [0.5, 0.99]);
+  console.log(
+    `  twin-side request time p50 <= ${twinSide[0]} ms, p99 <= ${twinSide[1]} ms (receive -> result published, histogram buckets)`,
+  );
+  const ms = (ns: number) => (ns / 1e6).toFixed(1);
+  console.log(
+    `  twin event loop delay  p50 ${ms(loopDelay.percentile(50))} ms, p99 ${ms(loopDelay.percentile(99))} ms, max ${ms(loopDelay.max)} ms`,
+  );
+  const spaces = getHeapSpaceStatistics()
+    .filter((sp) => sp.space_size > 0)
+    .map((sp) => `${sp.space_name.replace('_space', '')} ${mb(sp.space_size)}`);
+  console.log(`  V8 heap spaces         ${spaces.join(', ')}`);
   const commits = /edgetwin_twin_commits_total (\d+)/.exec(twin.metrics.render());
   if (commits)
     console.log(

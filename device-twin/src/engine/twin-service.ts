@@ -38,7 +38,7 @@ import {
   planReport,
 } from './mutations.js';
 import { diffResources } from './resources.js';
-import { cloneRecord, snapshotOf, type TwinRecord } from './twin-record.js';
+import { snapshotOf, type TwinRecord } from './twin-record.js';
 import { loadRecords, persistRecord, writeBatch } from './persist.js';
 
 export interface TwinServiceOptions {
@@ -267,13 +267,15 @@ export class TwinService extends EventEmitter<TwinServiceEvents> {
       const r = this.require(id);
       const { keys, apply } = plan(r);
       const batch = this.currentBatch();
-      const dirty = batch.touch(r, () => cloneRecord(r));
+      const dirty = batch.touch(r);
+      if (kind !== 'state') batch.saveEntries(dirty, kind, keys);
       const last = kind === 'state' ? {} : entriesBefore(r, kind, keys);
-      const metaBefore = `${r.state}|${r.lastOnline}`;
+      const stateBefore = r.state;
+      const onlineBefore = r.lastOnline;
       const changed = apply();
       if (kind === 'desired') changed.forEach((p) => dirty.desired.add(p));
       if (kind === 'reported') changed.forEach((p) => dirty.reported.add(p));
-      if (changed.length > 0 || metaBefore !== `${r.state}|${r.lastOnline}`) dirty.meta = true;
+      if (changed.length > 0 || stateBefore !== r.state || onlineBefore !== r.lastOnline) dirty.meta = true;
       if (changed.length > 0) r.seq++;
       const snapshot = snapshotOf(r);
       if (changed.length > 0) {
@@ -313,7 +315,7 @@ export class TwinService extends EventEmitter<TwinServiceEvents> {
     try {
       this.store.transaction(() => writeBatch(this.store, b, this.records));
     } catch (err) {
-      for (const [id, backup] of b.backups) if (this.records.has(id)) this.records.set(id, backup);
+      b.rollback();
       this.m.failedBatch();
       this.log.error({ err: errorMessage(err), updates: b.size }, 'twin commit failed; changes rolled back');
       const e = new EdgeTwinError('ET_UNAVAILABLE', `the twin store could not commit: ${errorMessage(err)}`, {

@@ -30,9 +30,16 @@ export class Publisher {
     const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
     this.published.inc();
     const qos = opts.qos ?? 1;
-    if (qos > 0) this.unacked++;
-    this.client.publish(topic, body, { qos, retain: opts.retain ?? false }, (err) => {
-      if (qos > 0) this.unacked--;
+    const retain = opts.retain ?? false;
+    if (qos === 0) {
+      // No callback: mqtt.js would park one 'drain' listener per QoS 0 message on a full socket,
+      // and the only error it can report for QoS 0 is "client disconnecting".
+      this.client.publish(topic, body, { qos, retain });
+      return;
+    }
+    this.unacked++;
+    this.client.publish(topic, body, { qos, retain }, (err) => {
+      this.unacked--;
       if (err) {
         this.failed.inc();
         this.log.warn({ topic, err: err.message }, 'publish failed');

@@ -18,7 +18,7 @@ import {
   type ResolvedDevice,
 } from '@edgetwin/sdk';
 import type { TwinService } from '../engine/twin-service.js';
-import type { Counter, MetricsRegistry } from '../metrics.js';
+import type { Counter, Histogram, MetricsRegistry } from '../metrics.js';
 import type { MembershipChange, TwinChangeEvent } from '../types.js';
 import { DataTopics } from './data-topics.js';
 import { HwRequests } from './hw-requests.js';
@@ -54,6 +54,7 @@ export class TwinMqttHandler {
   private readonly filters: string[];
   private readonly messages: Counter;
   private readonly errors: Counter;
+  private readonly latency: Histogram;
   private pendingEvents: TwinChangeEvent[] = [];
   private eventTimer: NodeJS.Immediate | undefined;
   private running = false;
@@ -68,6 +69,10 @@ export class TwinMqttHandler {
     const metrics = opts.metrics ?? opts.twin.metrics;
     this.messages = metrics.counter('edgetwin_mqtt_messages_total', 'Requests received on the edge broker, by kind.');
     this.errors = metrics.counter('edgetwin_mqtt_request_errors_total', 'Requests answered with an error, by kind.');
+    this.latency = metrics.histogram(
+      'edgetwin_mqtt_request_seconds',
+      'Time from receiving a $hw request to publishing its answer (commit included).',
+    );
     this.pub = new Publisher(this.client, this.log, metrics);
     this.flow = new FlowControl(this.client, opts.flow);
     metrics.gauge(
@@ -144,7 +149,10 @@ export class TwinMqttHandler {
     const req = parseHwRequestTopic(topic);
     if (req) {
       this.messages.inc({ kind: req.kind });
-      this.flow.track(this.hw.handle(req, topic, payload));
+      const started = performance.now();
+      this.flow.track(this.hw.handle(req, topic, payload), () =>
+        this.latency.observe((performance.now() - started) / 1000),
+      );
       return;
     }
     const spec = specTopics.parse(topic);
