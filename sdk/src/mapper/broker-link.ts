@@ -51,6 +51,8 @@ export class BrokerLink implements MapperMqtt {
     this.client = client;
     client.on('connect', () => {
       this.backoff.reset();
+      // Reports are small and latency matters (a `wait=reported` caller is waiting): no Nagle delay.
+      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       this.opts.logger.info({ url: this.opts.url }, `connected to the MQTT broker at ${this.opts.url}`);
       const filters = [...this.handlers.keys()];
       if (filters.length > 0) {
