@@ -6,7 +6,7 @@
  */
 import type { Envelope } from '@edgetwin/device-twin/cloud-sync';
 import { KubeApiError, type KubeClient } from '@edgetwin/device-twin/k8s';
-import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage, withDeadline } from '@edgetwin/sdk';
 import type { Logger } from 'pino';
 import type { HubSession } from '../hub/cloud-hub.js';
 import type { NodeInfoContent } from '../hub/pod-link.js';
@@ -67,26 +67,19 @@ export class CoreApiSync {
       ...(this.opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: this.opts.watchTimeoutSeconds } : {}),
     });
     const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new EdgeTwinError(
-              'ET_TIMEOUT',
-              `Kubernetes API did not list pods and ConfigMaps within ${timeoutMs} ms; check cloudcore's RBAC (list/watch pods, configmaps)`,
-            ),
-          ),
-        timeoutMs,
-      );
-    });
     try {
-      await Promise.race([Promise.all([nodes.start(), pods.start()]), timeout]);
+      await withDeadline(
+        Promise.all([nodes.start(), pods.start()]),
+        timeoutMs,
+        () =>
+          new EdgeTwinError(
+            'ET_TIMEOUT',
+            `Kubernetes API did not list pods and ConfigMaps within ${timeoutMs} ms; check cloudcore's RBAC (list/watch pods, configmaps)`,
+          ),
+      );
     } catch (err) {
       await Promise.all([nodes.stop(), pods.stop()]);
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
     this.nodes = nodes;
     this.pods = pods;

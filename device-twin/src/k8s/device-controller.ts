@@ -2,7 +2,16 @@
  * The Kubernetes side of cloud-joined mode: informers over Devices and DeviceModels, the status
  * writer for what edges report, and the spec writer for desired values set at an edge.
  */
-import { API_GROUP, Backoff, EdgeTwinError, errorMessage, sleep, type Device, type DeviceModel } from '@edgetwin/sdk';
+import {
+  API_GROUP,
+  Backoff,
+  EdgeTwinError,
+  errorMessage,
+  sleep,
+  withDeadline,
+  type Device,
+  type DeviceModel,
+} from '@edgetwin/sdk';
 import type { Logger } from 'pino';
 import { Informer } from './informer.js';
 import { KubeApiError, KubeClient, loadKubeConfig, type KubeObject } from './kube-client.js';
@@ -45,24 +54,15 @@ export class DeviceController {
   async start(timeoutMs = 30_000): Promise<void> {
     this.devices.start();
     this.models.start();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new EdgeTwinError(
-              'ET_TIMEOUT',
-              `Kubernetes API did not answer the first list within ${timeoutMs} ms; check the kubeconfig and that the CRDs are installed (kubectl apply -f deploy/crds.yaml)`,
-            ),
-          ),
-        timeoutMs,
-      );
-    });
-    try {
-      await Promise.race([Promise.all([this.devices.synced, this.models.synced]), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withDeadline(
+      Promise.all([this.devices.synced, this.models.synced]),
+      timeoutMs,
+      () =>
+        new EdgeTwinError(
+          'ET_TIMEOUT',
+          `Kubernetes API did not answer the first list within ${timeoutMs} ms; check the kubeconfig and that the CRDs are installed (kubectl apply -f deploy/crds.yaml)`,
+        ),
+    );
   }
 
   async stop(): Promise<void> {

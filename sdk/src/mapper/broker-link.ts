@@ -8,6 +8,7 @@ import { connect, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage } from '../errors.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
+import { withDeadline } from '../util/deadline.js';
 import type { MapperMqtt } from './types.js';
 import { topicMatches } from './topic-filter.js';
 
@@ -130,27 +131,12 @@ export class BrokerLink implements MapperMqtt {
       );
     }
     const ms = this.opts.publishTimeoutMs ?? 5000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new EdgeTwinError(
-              'ET_TIMEOUT',
-              `the MQTT broker did not acknowledge a message to ${topic} within ${ms} ms`,
-            ),
-          ),
-        ms,
-      );
-    });
-    try {
-      await Promise.race([
-        client.publishAsync(topic, payload, { qos: opts.qos ?? 1, retain: opts.retain ?? false }),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withDeadline(
+      client.publishAsync(topic, payload, { qos: opts.qos ?? 1, retain: opts.retain ?? false }),
+      ms,
+      () =>
+        new EdgeTwinError('ET_TIMEOUT', `the MQTT broker did not acknowledge a message to ${topic} within ${ms} ms`),
+    );
   }
 
   /** Called after every (re)connect, once subscriptions were sent. Returns a remover. */
