@@ -30,6 +30,26 @@ const starts = (dir: string) =>
     .split('\n')
     .map((l) => JSON.parse(l) as { pid: number; args: string[]; at: number });
 
+/** A supervisor for one scripted mapper of protocol "modbus", logging its starts in `dir`. */
+function supervise(dir: string, behaviour: 'crash' | 'run', nodeName = 'n'): MapperSupervisor {
+  supervisor = new MapperSupervisor({
+    logger,
+    mqttUrl: 'mqtt://127.0.0.1:1',
+    nodeName,
+    dataDir: dir,
+    commands: { modbus: scriptedMapper(dir, behaviour) },
+    stdio: 'ignore',
+  });
+  return supervisor;
+}
+
+const running = (dir: string) =>
+  waitFor(
+    () => supervisor!.status()[0]?.state === 'running' && existsSync(join(dir, 'starts.log')),
+    5000,
+    'the mapper to run',
+  );
+
 describe('the mapper supervisor', () => {
   it('finds the installed mapper package of a protocol, and none for an unknown protocol', () => {
     expect(findMapperCommand('modbus')?.args[0]).toMatch(/mappers\/modbus\/bin\/edgetwin-mapper-modbus\.js$/);
@@ -38,21 +58,10 @@ describe('the mapper supervisor', () => {
 
   it('starts one process per protocol with the broker, node and data dir, and stops it on shutdown', async () => {
     const dir = tempDir('supervisor');
-    supervisor = new MapperSupervisor({
-      logger,
-      mqttUrl: 'mqtt://127.0.0.1:1',
-      nodeName: 'edge-9',
-      dataDir: dir,
-      commands: { modbus: scriptedMapper(dir, 'run') },
-      stdio: 'ignore',
-    });
+    supervise(dir, 'run', 'edge-9');
     supervisor.setProtocols(['modbus']);
     supervisor.setProtocols(['modbus']); // idempotent: still one process
-    await waitFor(
-      () => supervisor!.status()[0]?.state === 'running' && existsSync(join(dir, 'starts.log')),
-      5000,
-      'the mapper to run',
-    );
+    await running(dir);
     const [first] = starts(dir);
     expect(first!.args).toEqual([
       '--mqtt-url',
@@ -68,14 +77,7 @@ describe('the mapper supervisor', () => {
 
   it('restarts a crashed mapper with growing backoff', async () => {
     const dir = tempDir('supervisor');
-    supervisor = new MapperSupervisor({
-      logger,
-      mqttUrl: 'mqtt://127.0.0.1:1',
-      nodeName: 'n',
-      dataDir: dir,
-      commands: { modbus: scriptedMapper(dir, 'crash') },
-      stdio: 'ignore',
-    });
+    supervise(dir, 'crash');
     supervisor.setProtocols(['modbus']);
     await waitFor(() => (supervisor!.status()[0]?.restarts ?? 0) >= 3, 15_000, 'three restarts');
     const at = starts(dir).map((s) => s.at);
@@ -87,20 +89,9 @@ describe('the mapper supervisor', () => {
 
   it('stops the mapper of a protocol no device uses any more', async () => {
     const dir = tempDir('supervisor');
-    supervisor = new MapperSupervisor({
-      logger,
-      mqttUrl: 'mqtt://127.0.0.1:1',
-      nodeName: 'n',
-      dataDir: dir,
-      commands: { modbus: scriptedMapper(dir, 'run') },
-      stdio: 'ignore',
-    });
+    supervise(dir, 'run');
     supervisor.setProtocols(['modbus']);
-    await waitFor(
-      () => supervisor!.status()[0]?.state === 'running' && existsSync(join(dir, 'starts.log')),
-      5000,
-      'the mapper to run',
-    );
+    await running(dir);
     const pid = starts(dir)[0]!.pid;
     supervisor.setProtocols([]);
     await waitFor(
