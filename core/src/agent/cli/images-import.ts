@@ -7,47 +7,33 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { errorMessage } from '@edgetwin/sdk';
 import { DEFAULT_CONTAINERD_ADDRESS } from '../paths.js';
-import { type CliIo, defaultIo } from './io.js';
+import { type CliIo, defaultIo, parseSingleArgCommand } from './io.js';
 
 const USAGE =
   'usage: edgetwin images import FILE [--containerd-address SOCKET] [--namespace k8s.io] [--timeout SECONDS]';
 
 export async function imagesImportCommand(argv: string[], io: CliIo = defaultIo()): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'containerd-address': { type: 'string' },
-        namespace: { type: 'string', default: 'k8s.io' },
-        timeout: { type: 'string', default: '300' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    io.stderr.write(`${errorMessage(err)}\n${USAGE}\n`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const file = parsed.positionals[0];
-  if (!file || parsed.positionals.length > 1) {
-    io.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
+  const parsed = parseSingleArgCommand(
+    argv,
+    {
+      'containerd-address': { type: 'string' },
+      namespace: { type: 'string', default: 'k8s.io' },
+      timeout: { type: 'string', default: '300' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, arg: file } = parsed;
   if (!existsSync(file)) {
     io.stderr.write(`images import: ${file} does not exist\n`);
     return 1;
   }
-  const address = parsed.values['containerd-address'] ?? process.env.CONTAINERD_ADDRESS ?? DEFAULT_CONTAINERD_ADDRESS;
-  const namespace = parsed.values.namespace;
-  const timeoutMs = Number(parsed.values.timeout) * 1000;
+  const address = values['containerd-address'] ?? process.env.CONTAINERD_ADDRESS ?? DEFAULT_CONTAINERD_ADDRESS;
+  const namespace = values.namespace;
+  const timeoutMs = Number(values.timeout) * 1000;
   io.stdout.write(`importing ${file} into containerd ${address} (namespace ${namespace}) with ctr\n`);
   const args = ['-a', address, '-n', namespace, 'images', 'import', file];
   return new Promise<number>((resolve) => {

@@ -8,11 +8,9 @@
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { errorMessage } from '@edgetwin/sdk';
 import { agentPaths } from '../paths.js';
 import { AgentStore } from '../store.js';
-import { type CliIo, defaultIo } from './io.js';
+import { type CliIo, defaultIo, parseSingleArgCommand } from './io.js';
 
 const USAGE =
   'usage: edgetwin logs POD [-c CONTAINER] [-f] [-p] [-n NAMESPACE] [--data-dir DIR (default .data/edgecore, as edgecore)]';
@@ -65,35 +63,23 @@ function findTarget(store: AgentStore, key: string, container: string | undefine
 }
 
 export async function logsCommand(argv: string[], io: CliIo = defaultIo()): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        container: { type: 'string', short: 'c' },
-        follow: { type: 'boolean', short: 'f', default: false },
-        previous: { type: 'boolean', short: 'p', default: false },
-        namespace: { type: 'string', short: 'n', default: 'default' },
-        'data-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    io.stderr.write(`${errorMessage(err)}\n${USAGE}\n`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const podArg = parsed.positionals[0];
-  if (!podArg || parsed.positionals.length > 1) {
-    io.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
-  const key = podArg.includes('/') ? podArg : `${parsed.values.namespace}/${podArg}`;
-  const dataDir = parsed.values['data-dir'] ?? process.env.EDGETWIN_DATA_DIR ?? '.data/edgecore';
+  const parsed = parseSingleArgCommand(
+    argv,
+    {
+      container: { type: 'string', short: 'c' },
+      follow: { type: 'boolean', short: 'f', default: false },
+      previous: { type: 'boolean', short: 'p', default: false },
+      namespace: { type: 'string', short: 'n', default: 'default' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, arg: podArg } = parsed;
+  const key = podArg.includes('/') ? podArg : `${values.namespace}/${podArg}`;
+  const dataDir = values['data-dir'] ?? process.env.EDGETWIN_DATA_DIR ?? '.data/edgecore';
   const db = agentPaths(dataDir).db;
   if (!existsSync(db)) {
     io.stderr.write(`logs: no pod agent state at ${db}; pass --data-dir (edgecore's data directory)\n`);
@@ -101,12 +87,12 @@ export async function logsCommand(argv: string[], io: CliIo = defaultIo()): Prom
   }
   const store = new AgentStore(db, { readonly: true });
   try {
-    const first = findTarget(store, key, parsed.values.container, parsed.values.previous);
+    const first = findTarget(store, key, values.container, values.previous);
     if (typeof first === 'string') {
       io.stderr.write(`logs: ${first}\n`);
       return 1;
     }
-    if (!parsed.values.follow) {
+    if (!values.follow) {
       if (!first.logPath || !existsSync(first.logPath)) {
         io.stderr.write(`logs: the container has not written a log yet\n`);
         return 1;
@@ -115,7 +101,7 @@ export async function logsCommand(argv: string[], io: CliIo = defaultIo()): Prom
       readFrom(first.logPath, 0, (t) => io.stdout.write(decoder ? decoder.decode(t) : t));
       return 0;
     }
-    await follow(store, key, parsed.values.container, first, io);
+    await follow(store, key, values.container, first, io);
     return 0;
   } finally {
     store.close();
