@@ -58,7 +58,7 @@ describe('the mapper supervisor', () => {
 
   it('starts one process per protocol with the broker, node and data dir, and stops it on shutdown', async () => {
     const dir = tempDir('supervisor');
-    supervise(dir, 'run', 'edge-9');
+    supervisor = supervise(dir, 'run', 'edge-9');
     supervisor.setProtocols(['modbus']);
     supervisor.setProtocols(['modbus']); // idempotent: still one process
     await running(dir);
@@ -77,7 +77,7 @@ describe('the mapper supervisor', () => {
 
   it('restarts a crashed mapper with growing backoff', async () => {
     const dir = tempDir('supervisor');
-    supervise(dir, 'crash');
+    supervisor = supervise(dir, 'crash');
     supervisor.setProtocols(['modbus']);
     await waitFor(() => (supervisor!.status()[0]?.restarts ?? 0) >= 3, 15_000, 'three restarts');
     const at = starts(dir).map((s) => s.at);
@@ -89,7 +89,7 @@ describe('the mapper supervisor', () => {
 
   it('stops the mapper of a protocol no device uses any more', async () => {
     const dir = tempDir('supervisor');
-    supervise(dir, 'run');
+    supervisor = supervise(dir, 'run');
     supervisor.setProtocols(['modbus']);
     await running(dir);
     const pid = starts(dir)[0]!.pid;
