@@ -24,11 +24,18 @@ function scriptedMapper(dir: string, behaviour: 'crash' | 'run') {
   return { command: process.execPath, args: [script] };
 }
 
-const starts = (dir: string) =>
-  readFileSync(join(dir, 'starts.log'), 'utf8')
-    .trim()
+/**
+ * The starts recorded so far. The file is created before its first line is written, so only
+ * complete (newline-terminated) lines count: a read between the two sees no start, not half a one.
+ */
+const starts = (dir: string) => {
+  const file = join(dir, 'starts.log');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
     .split('\n')
+    .slice(0, -1)
     .map((l) => JSON.parse(l) as { pid: number; args: string[]; at: number });
+};
 
 /** A supervisor for one scripted mapper of protocol "modbus", logging its starts in `dir`. */
 function supervise(dir: string, behaviour: 'crash' | 'run', nodeName = 'n'): MapperSupervisor {
@@ -44,11 +51,7 @@ function supervise(dir: string, behaviour: 'crash' | 'run', nodeName = 'n'): Map
 }
 
 const running = (dir: string) =>
-  waitFor(
-    () => supervisor!.status()[0]?.state === 'running' && existsSync(join(dir, 'starts.log')),
-    5000,
-    'the mapper to run',
-  );
+  waitFor(() => supervisor!.status()[0]?.state === 'running' && starts(dir).length > 0, 5000, 'the mapper to run');
 
 describe('the mapper supervisor', () => {
   it('finds the installed mapper package of a protocol, and none for an unknown protocol', () => {
