@@ -8,5 +8,6 @@ export * from './twin/hw-messages.js';
 export * from './util/clock.js';
 export * from './util/backoff.js';
 export * from './util/deadline.js';
+export * from './util/mqtt-memory.js';
 export * from './mapper/types.js';
 export * from './mapper/index.js';

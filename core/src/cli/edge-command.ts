@@ -5,7 +5,6 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stat } from 'node:fs/promises';
-import { tuneHeapForEdge } from '@edgetwin/device-twin';
 import { EdgeCore } from '../edge/edgecore.js';
 import { createLogger } from './logger.js';
 import { CliError, parsePort } from './cli-errors.js';
@@ -76,7 +75,6 @@ export async function edgeCommand(argv: string[]): Promise<number> {
   );
   if (!isDir && values.cloud === undefined)
     throw new CliError(`--devices ${devicesDir}: not a directory (create it, or point --devices at your YAML files)`);
-  tuneHeapForEdge(); // before the daemon's heap grows: keeps the young generation small (lower RSS)
   const logger = createLogger('edgecore', values['log-level']);
   const core = new EdgeCore({
     devicesDir,

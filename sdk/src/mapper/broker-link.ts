@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage } from '../errors.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { withDeadline } from '../util/deadline.js';
+import { disableMqttPacketIdCache } from '../util/mqtt-memory.js';
 import type { MapperMqtt } from './types.js';
 import { topicMatches } from './topic-filter.js';
 
@@ -42,6 +43,7 @@ export class BrokerLink implements MapperMqtt {
   }
 
   start(): void {
+    disableMqttPacketIdCache();
     const client = connect(this.opts.url, {
       reconnectPeriod: 0, // we reconnect ourselves, with backoff
       connectTimeout: this.opts.connectTimeoutMs ?? 10_000,

@@ -5,7 +5,7 @@
  */
 import { Backoff, EdgeTwinError, errorMessage } from '@edgetwin/sdk';
 import type { Logger } from 'pino';
-import { ContainerdRuntime } from './containerd-runtime.js';
+import type { ContainerdRuntime } from './containerd-runtime.js';
 import { ProcessRuntime } from './process-runtime.js';
 import type { ContainerRuntime, RuntimeName } from './types.js';
 
@@ -84,6 +84,8 @@ export class RuntimeSet {
   }
 
   private async connect(): Promise<unknown> {
+    // Loaded on first use: the gRPC stack is about 5 MB of heap a node without containerd never needs.
+    const { ContainerdRuntime } = await import('./containerd-runtime.js');
     const rt = new ContainerdRuntime({
       address: this.opts.containerdAddress,
       timeoutMs: this.opts.containerdTimeoutMs,
