@@ -39,6 +39,16 @@ export function schemaIssues(schema: TSchema, value: unknown): SchemaIssue[] {
 }
 
 /**
+ * Validates `value` in place against a schema without defaults and returns it typed, or throws
+ * `ET_SCHEMA` like parseWithSchema. For hot paths whose input is a freshly parsed JSON object
+ * (no copy is needed, and the compiled check is all the work).
+ */
+export function checkWithSchema<T extends TSchema>(schema: T, value: unknown, what: string): Static<T> {
+  if (checker(schema).Check(value)) return value;
+  return parseWithSchema(schema, value, what); // throws with the readable issues
+}
+
+/**
  * Applies schema defaults to a copy of `value`, validates it and returns it typed, or throws an
  * `ET_SCHEMA` error whose message names `what` (e.g. "Device default/boiler in devices.yaml"),
  * the field path and what was expected.

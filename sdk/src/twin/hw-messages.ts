@@ -4,8 +4,10 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { EdgeTwinError } from '../errors.js';
-import { parseWithSchema } from '../schema/validate.js';
+import { checkWithSchema } from '../schema/validate.js';
 import { WireTypes } from './values.js';
+
+// The schemas below have no defaults: decoders check the parsed JSON in place (checkWithSchema).
 
 export const TWIN_KEY_PATTERN = /^[a-zA-Z0-9-_.,:/@#]{1,128}$/;
 export const TWIN_VALUE_PATTERN = /^[a-zA-Z0-9-_.,:/@#]{1,512}$/;
@@ -81,7 +83,7 @@ function parseJson(payload: Buffer | string, topic: string): unknown {
 
 /** Parses and validates a twin/update request with KubeEdge's key, value and type rules. */
 export function decodeTwinUpdate(payload: Buffer | string, topic: string): HwTwinUpdate {
-  const msg = parseWithSchema(HwTwinUpdateSchema, parseJson(payload, topic), `twin update on ${topic}`);
+  const msg = checkWithSchema(HwTwinUpdateSchema, parseJson(payload, topic), `twin update on ${topic}`);
   const names = Object.keys(msg.twin);
   if (names.length === 0) throw new EdgeTwinError('ET_SCHEMA', `twin update on ${topic}: "twin" is empty`);
   for (const [key, t] of Object.entries(msg.twin)) {
@@ -117,11 +119,11 @@ export function decodeTwinUpdate(payload: Buffer | string, topic: string): HwTwi
 export function decodeBase(payload: Buffer | string, topic: string): HwBase {
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
   if (text.trim() === '') return {};
-  return parseWithSchema(HwBaseSchema, parseJson(text, topic), `request on ${topic}`);
+  return checkWithSchema(HwBaseSchema, parseJson(text, topic), `request on ${topic}`);
 }
 
 export function decodeStateUpdate(payload: Buffer | string, topic: string): HwStateUpdate {
-  return parseWithSchema(HwStateUpdateSchema, parseJson(payload, topic), `state update on ${topic}`);
+  return checkWithSchema(HwStateUpdateSchema, parseJson(payload, topic), `state update on ${topic}`);
 }
 
 /** A new event id: random, unique enough for correlation. */
