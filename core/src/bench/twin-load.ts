@@ -1,0 +1,153 @@
+/**
+ * The load side of the twin benchmark (twin-bench.ts), run in a child process: simulated mappers,
+ * one MQTT connection each, publish `$hw` twin/update reports (QoS 1) and time each one from
+ * publish to its twin/update/result. Two modes: a fixed total rate (open loop, `rate`), or at
+ * most `window` reports outstanding per mapper (closed loop: measures the sustainable throughput).
+ *
+ * An optional warm-up phase runs the same load first and is not measured (edgecore's code is
+ * compiled and its heap sized by then), as a daemon that has been running for a while would be.
+ */
+import { connectAsync, type MqttClient } from 'mqtt';
+
+export interface LoadConfig {
+  url: string;
+  mappers: number;
+  devicesPerMapper: number;
+  props: string[];
+  /** Reports per second in all (open loop); ignored when `window` > 0. */
+  rate: number;
+  /** Outstanding reports per mapper (closed loop); 0 = open loop. */
+  window: number;
+  /** Measured seconds. */
+  seconds: number;
+  /** Seconds of the same load before the measured phase (default 0). */
+  warmupSeconds?: number;
+  /** Set TCP_NODELAY on the mappers' sockets, as the SDK's BrokerLink does (mqtt.js leaves Nagle's algorithm on). */
+  noDelay?: boolean;
+}
+
+export interface LoadResult {
+  sent: number;
+  answered: number;
+  errors: number;
+  lost: number;
+  seconds: number;
+  /** Seconds from the first publish to the last answer. */
+  untilLastAnswer: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** CPU (user + system) this load process used while sending and draining. */
+  cpuSeconds: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** One timed run of the load; answers of an earlier phase that arrive late are ignored. */
+class Phase {
+  readonly sentAt = new Map<string, number>();
+  readonly latencies: number[] = [];
+  errors = 0;
+  sent = 0;
+  sending = true;
+  start = performance.now();
+  lastAnswer = this.start;
+
+  constructor(readonly name: string) {}
+}
+
+export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promise<LoadResult> {
+  const clients: MqttClient[] = [];
+  let phase = new Phase('none');
+  let value = 0;
+
+  const send = (k: number) => {
+    const n = phase.sent++;
+    const dev = Math.floor(n / cfg.mappers) % cfg.devicesPerMapper;
+    const prop = cfg.props[n % cfg.props.length]!;
+    const id = `${phase.name}-${k}-${n}`;
+    value = (value + 1) % 1000;
+    const body = JSON.stringify({
+      event_id: id,
+      timestamp: Date.now(),
+      twin: { [prop]: { actual: { value: String(value) } } },
+    });
+    phase.sentAt.set(id, performance.now());
+    clients[k]!.publish(`$hw/events/device/m${k}/dev-${dev}/twin/update`, body, { qos: 1 });
+  };
+
+  for (let k = 0; k < cfg.mappers; k++) {
+    // A no-op log skips mqtt.js's per-packet debug() calls.
+    const c = await connectAsync(cfg.url, {
+      clientId: `bench-mapper-${k}-${process.pid}`,
+      reconnectPeriod: 0,
+      log: () => {},
+    });
+    c.on('message', (_topic, payload) => {
+      const t = performance.now();
+      const msg = JSON.parse(payload.toString('utf8')) as { event_id?: string; code?: number };
+      const id = msg.event_id ?? '';
+      const t0 = phase.sentAt.get(id);
+      if (t0 === undefined) return;
+      phase.sentAt.delete(id);
+      if (msg.code !== undefined) phase.errors++;
+      phase.latencies.push(t - t0);
+      phase.lastAnswer = t;
+      if (cfg.window > 0 && phase.sending) send(k);
+    });
+    if (cfg.noDelay) (c.stream as { setNoDelay?: (on: boolean) => unknown }).setNoDelay?.(true);
+    await c.subscribeAsync(`$hw/events/device/m${k}/+/twin/update/result`, { qos: 1 });
+    clients.push(c);
+  }
+
+  const run = async (name: string, seconds: number): Promise<LoadResult> => {
+    phase = new Phase(name);
+    const p = phase;
+    const cpu0 = process.cpuUsage();
+    const end = p.start + seconds * 1000;
+    if (cfg.window > 0) {
+      for (let k = 0; k < cfg.mappers; k++) for (let i = 0; i < cfg.window; i++) send(k);
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      p.sending = false;
+    } else {
+      await new Promise<void>((resolve) => {
+        const tick = () => {
+          const now = performance.now();
+          const due = Math.min(cfg.rate * seconds, Math.floor(((now - p.start) / 1000) * cfg.rate)) - p.sent;
+          for (let i = 0; i < due; i++) send(p.sent % cfg.mappers);
+          if (now >= end) resolve();
+          else setTimeout(tick, 5);
+        };
+        tick();
+      });
+    }
+    const sendSeconds = (performance.now() - p.start) / 1000;
+    // Let the last answers arrive.
+    const drainUntil = performance.now() + 15_000;
+    while (p.sentAt.size > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
+    const cpu = process.cpuUsage(cpu0);
+    p.latencies.sort((a, b) => a - b);
+    return {
+      sent: p.sent,
+      answered: p.latencies.length,
+      errors: p.errors,
+      lost: p.sentAt.size,
+      seconds: sendSeconds,
+      untilLastAnswer: (p.lastAnswer - p.start) / 1000,
+      p50: percentile(p.latencies, 50),
+      p99: percentile(p.latencies, 99),
+      max: p.latencies[p.latencies.length - 1] ?? NaN,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    };
+  };
+
+  const warmup = cfg.warmupSeconds ?? 0;
+  if (warmup > 0) await run('warmup', warmup);
+  onMeasuring?.();
+  const result = await run('measured', cfg.seconds);
+  await Promise.all(clients.map((c) => c.endAsync()));
+  return result;
+}
