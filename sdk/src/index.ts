@@ -9,5 +9,6 @@ export * from './util/clock.js';
 export * from './util/backoff.js';
 export * from './util/deadline.js';
 export * from './util/mqtt-memory.js';
+export * from './util/proc.js';
 export * from './mapper/types.js';
 export * from './mapper/index.js';

@@ -7,13 +7,14 @@
  * everything after a cloudcore restart. Set EDGETWIN_BENCH_KUBECONFIG to use an existing cluster.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { KubeClient, loadKubeConfig } from '@edgetwin/device-twin/k8s';
 import { envelope, parseEnvelope, type Envelope, type SyncContent } from '@edgetwin/device-twin/cloud-sync';
+import { processMemory } from '@edgetwin/sdk';
 import { freePort, startKubeApiServer, waitFor, type KubeTestCluster } from '@edgetwin/sdk/testing';
 import { cloudCommand } from '../cloud/cli.js';
 import { CloudStateStore } from '../cloud/state-store.js';
@@ -106,8 +107,7 @@ function startCloudcore(kubeconfig: string, dataDir: string, port: number): Chil
 }
 
 function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  return (processMemory(pid)?.rss ?? NaN) / 1048576;
 }
 
 async function waitHealthy(port: number): Promise<void> {

@@ -15,11 +15,12 @@
  * --node-flags are given to edgecore's node (e.g. --cpu-prof to profile it under this load).
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { processCpuSeconds, processMemory } from '@edgetwin/sdk';
 import { freePort, startMosquitto, waitFor } from '@edgetwin/sdk/testing';
 import { runLoad, type LoadConfig, type LoadResult } from './twin-load.js';
 
@@ -77,28 +78,6 @@ function devicesYaml(devices: number, props: string[], mappers: number): string 
   return docs.join('\n---\n') + '\n';
 }
 
-/** VmRSS and VmHWM (peak RSS) of a process, in bytes; undefined where there is no /proc. */
-function rssOf(pid: number): { rss: number; peak: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
-    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-  } catch {
-    return undefined;
-  }
-}
-
-/** User + system CPU seconds a process has used (fields 14 and 15 of /proc/PID/stat, in ticks of 10 ms). */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 async function metricsText(httpPort: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
   return res.text();
@@ -138,13 +117,9 @@ async function main(): Promise<void> {
 
   const mosquitto = args.broker === 'mosquitto' ? await startMosquitto() : undefined;
   const httpPort = await freePort();
-  const mqttPort = await freePort();
-  const brokerFlags = mosquitto
-    ? ['--mqtt-url', mosquitto.url]
-    : args.broker === 'embedded'
-      ? ['--mqtt-port', String(mqttPort)]
-      : ['--mqtt-url', args.broker];
-  const brokerUrl = mosquitto?.url ?? (args.broker === 'embedded' ? `mqtt://127.0.0.1:${mqttPort}` : args.broker);
+  const embeddedPort = args.broker === 'embedded' ? await freePort() : undefined;
+  const brokerUrl = mosquitto?.url ?? (embeddedPort ? `mqtt://127.0.0.1:${embeddedPort}` : args.broker);
+  const brokerFlags = embeddedPort ? ['--mqtt-port', String(embeddedPort)] : ['--mqtt-url', brokerUrl];
   // edgecore as a user runs it: its own process, the `edgetwin` command, default node flags.
   const edgecoreArgs = [
     ...args['node-flags'].split(' ').filter(Boolean),
@@ -180,7 +155,7 @@ async function main(): Promise<void> {
       'edgecore to be ready with all devices',
     );
     await new Promise((r) => setTimeout(r, 2000)); // let the start-up publishes (retained specs and values) settle
-    const idle = rssOf(pid);
+    const idle = processMemory(pid);
     console.log(
       `twin bench: edgecore pid ${pid} (${process.version}), ${devices} devices x ${props.length} properties, broker ${args.broker} (${brokerUrl})`,
     );
@@ -204,14 +179,14 @@ async function main(): Promise<void> {
     );
 
     let maxRss = idle?.rss ?? 0;
-    const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssOf(pid)?.rss ?? 0)), 100);
+    const sampler = setInterval(() => (maxRss = Math.max(maxRss, processMemory(pid)?.rss ?? 0)), 100);
     let last = metric(await metricsText(httpPort), 'edgetwin_twin_updates_committed_total{kind="reported"}');
     const progress = setInterval(() => {
       void metricsText(httpPort).then(
         (text) => {
           const c = metric(text, 'edgetwin_twin_updates_committed_total{kind="reported"}');
           console.log(
-            `  ... ${c - last} committed in the last second, edgecore RSS ${mb(rssOf(pid)?.rss)}, requests in flight ${metric(text, 'edgetwin_mqtt_requests_in_flight')}`,
+            `  ... ${c - last} committed in the last second, edgecore RSS ${mb(processMemory(pid)?.rss)}, requests in flight ${metric(text, 'edgetwin_mqtt_requests_in_flight')}`,
           );
           last = c;
         },
@@ -226,8 +201,8 @@ async function main(): Promise<void> {
       return {
         committed: metric(text, 'edgetwin_twin_updates_committed_total{kind="reported"}'),
         commits: metric(text, 'edgetwin_twin_commits_total'),
-        cpu: cpuSecondsOf(pid),
-        brokerCpu: brokerPid === undefined ? NaN : cpuSecondsOf(brokerPid),
+        cpu: processCpuSeconds(pid) ?? NaN,
+        brokerCpu: brokerPid === undefined ? NaN : (processCpuSeconds(brokerPid) ?? NaN),
         text,
       };
     };
@@ -237,7 +212,7 @@ async function main(): Promise<void> {
       child.on('message', (m: { measuring?: true; result?: LoadResult }) => {
         if (m.measuring) {
           atStart = sample();
-          maxRss = rssOf(pid)?.rss ?? 0;
+          maxRss = processMemory(pid)?.rss ?? 0;
         }
         if (m.result) resolve(m.result);
       });
@@ -251,7 +226,7 @@ async function main(): Promise<void> {
     const brokerCpu = s1.brokerCpu - s0.brokerCpu;
     const committed = s1.committed - s0.committed;
     const commits = s1.commits - s0.commits;
-    const end = rssOf(pid);
+    const end = processMemory(pid);
 
     console.log(
       `  reports sent           ${result.sent} in ${result.seconds.toFixed(2)} s (${Math.round(result.sent / result.seconds)}/s offered)`,

@@ -8,13 +8,21 @@
  * BENCH_SECURITY (None | Sign | SignAndEncrypt, default None).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
-import { hwTopics, specTopics, systemClock, type Device, type DeviceModel } from '@edgetwin/sdk';
+import {
+  hwTopics,
+  processCpuSeconds,
+  processMemory,
+  specTopics,
+  systemClock,
+  type Device,
+  type DeviceModel,
+} from '@edgetwin/sdk';
 import { freePort, startMosquitto, stopProcess, waitFor } from '@edgetwin/sdk/testing';
 import { plantNodes } from '../sim/plant.js';
 import { createOpcuaDriver, defaultPkiDir } from '../driver/driver.js';
@@ -28,11 +36,7 @@ const ref = { namespace: 'default', name: 'bench-plant' };
 const bin = (name: string) => join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', name);
 
 function procStats(pid: number): { cpuMs: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100/s)
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuMs: ticks * 10, rssMb: Number(rss?.[1] ?? 0) / 1024 };
+  return { cpuMs: (processCpuSeconds(pid) ?? NaN) * 1000, rssMb: (processMemory(pid)?.rss ?? 0) / 1048576 };
 }
 
 function spec(url: string): { device: Device; model: DeviceModel } {
