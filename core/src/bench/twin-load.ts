@@ -8,6 +8,7 @@
  * compiled and its heap sized by then), as a daemon that has been running for a while would be.
  */
 import { connectAsync, type MqttClient } from 'mqtt';
+import { LEAN_MQTT_OPTIONS } from '@edgetwin/sdk';
 
 export interface LoadConfig {
   url: string;
@@ -80,11 +81,10 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
   };
 
   for (let k = 0; k < cfg.mappers; k++) {
-    // A no-op log skips mqtt.js's per-packet debug() calls.
     const c = await connectAsync(cfg.url, {
       clientId: `bench-mapper-${k}-${process.pid}`,
       reconnectPeriod: 0,
-      log: () => {},
+      ...LEAN_MQTT_OPTIONS, // as the SDK's mappers connect
     });
     c.on('message', (_topic, payload) => {
       const t = performance.now();

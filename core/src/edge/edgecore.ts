@@ -17,7 +17,7 @@ import {
   openTwinStore,
   type TwinStore,
 } from '@edgetwin/device-twin';
-import { EdgeTwinError, disableMqttPacketIdCache } from '@edgetwin/sdk';
+import { EdgeTwinError, LEAN_MQTT_OPTIONS, disableMqttPacketIdCache } from '@edgetwin/sdk';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
 import type { MapperCommand } from '../supervisor/mapper-commands.js';
@@ -198,14 +198,6 @@ export class EdgeCore {
   }
 }
 
-/**
- * mqtt.js options that cut its per-packet allocations (together about a quarter of edgecore's
- * garbage under load): its debug() logging builds an argument array for every call even when
- * disabled, and it re-arms the keepalive timer after every packet sent. The keepalive PINGREQ
- * then goes out every keepalive period regardless of traffic, which costs nothing.
- */
-const LEAN_MQTT = { log: () => undefined, reschedulePings: false } as const;
-
 /** Connects and waits for the first CONNACK, logging each failed attempt; mqtt.js reconnects afterwards. */
 async function connectBroker(url: string, clientId: string, log: Logger): Promise<MqttClient> {
   const client = mqtt.connect(url, {
@@ -213,7 +205,7 @@ async function connectBroker(url: string, clientId: string, log: Logger): Promis
     reconnectPeriod: 1000,
     connectTimeout: 5000,
     clean: true,
-    ...LEAN_MQTT,
+    ...LEAN_MQTT_OPTIONS,
   });
   client.on('error', (err) => log.warn({ err: err.message, url }, 'MQTT broker error'));
   // mqtt.js retries at a fixed period; grow it on every failure (1 s .. 30 s), reset on success.

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage } from '../errors.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { withDeadline } from '../util/deadline.js';
-import { disableMqttPacketIdCache } from '../util/mqtt-memory.js';
+import { LEAN_MQTT_OPTIONS, disableMqttPacketIdCache } from '../util/mqtt-memory.js';
 import type { MapperMqtt } from './types.js';
 import { topicMatches } from './topic-filter.js';
 
@@ -49,6 +49,7 @@ export class BrokerLink implements MapperMqtt {
       connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
       clean: true,
       resubscribe: false,
+      ...LEAN_MQTT_OPTIONS,
       ...(this.opts.clientId === undefined ? {} : { clientId: this.opts.clientId }),
     });
     this.client = client;
