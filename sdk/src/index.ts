@@ -12,3 +12,4 @@ export * from './util/mqtt-memory.js';
 export * from './util/proc.js';
 export * from './mapper/types.js';
 export * from './mapper/index.js';
+export * from './mqtt/connection.js';
