@@ -9,7 +9,6 @@ export {
 export { TwinService, type TwinServiceOptions, type ChangeOptions } from './engine/twin-service.js';
 export { MetricsRegistry, Counter, Gauge, Histogram, DEFAULT_BUCKETS, type Labels } from './metrics.js';
 export { TwinMqttHandler, type TwinMqttHandlerOptions } from './mqtt/twin-mqtt-handler.js';
-export type { FlowControlOptions } from './mqtt/flow-control.js';
 export { createHttpApi, API_PREFIX, type HttpApiOptions } from './http/api.js';
 export { twinEtag, parseIfMatch } from './http/etag.js';
 export { tuneHeapForEdge } from './heap.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectAsync, type MqttClient } from 'mqtt';
 import type { FastifyInstance } from 'fastify';
+import { connectMqtt, type MqttConnection } from '@edgetwin/sdk';
 import { missingPeer, startMosquitto, type RunningPeer } from '@edgetwin/sdk/testing';
 import { createHttpApi, MetricsRegistry, TwinMqttHandler } from '@edgetwin/device-twin';
 import { device, logger, model, openTwin, removeDir, resolveAll, type TwinFixture } from './fixtures.js';
@@ -11,7 +11,7 @@ const skip = missingPeer('mosquitto', 'mosquitto_sub', 'mosquitto_pub');
 describe.skipIf(skip)('MQTT twin protocol against Mosquitto, driven by mosquitto_pub/mosquitto_sub', () => {
   let broker: RunningPeer;
   let fx: TwinFixture;
-  let client: MqttClient;
+  let client: MqttConnection;
   let handler: TwinMqttHandler;
   let app: FastifyInstance;
   let sub: MosquittoSub;
@@ -26,9 +26,9 @@ describe.skipIf(skip)('MQTT twin protocol against Mosquitto, driven by mosquitto
     broker = await startMosquitto();
     fx = await openTwin();
     fx.twin.applyResources(resolveAll(m, initial()));
-    client = await connectAsync(broker.url, { clientId: 'edgecore-test', reconnectPeriod: 0 });
     // A tiny in-flight limit, so the back-pressure path is exercised too.
-    handler = new TwinMqttHandler({ twin: fx.twin, client, nodeName: 'edge-1', logger, flow: { maxInFlight: 4 } });
+    client = await connectMqtt({ url: broker.url, clientId: 'edgecore-test', maxInFlight: 4 });
+    handler = new TwinMqttHandler({ twin: fx.twin, client, nodeName: 'edge-1', logger });
     sub = await new MosquittoSub(broker.port, ['$hw/#', 'devices/#', 'plant/#', 'edgetwin/#']).start();
     await handler.start();
     app = await createHttpApi({ twin: fx.twin, logger, metrics: new MetricsRegistry() });
@@ -36,7 +36,7 @@ describe.skipIf(skip)('MQTT twin protocol against Mosquitto, driven by mosquitto
 
   afterAll(async () => {
     await handler?.stop();
-    await client?.endAsync();
+    await client?.end();
     await app?.close();
     await sub?.stop();
     await fx?.close();

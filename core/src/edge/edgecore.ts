@@ -7,7 +7,6 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
   MetricsRegistry,
@@ -17,7 +16,7 @@ import {
   openTwinStore,
   type TwinStore,
 } from '@edgetwin/device-twin';
-import { EdgeTwinError, LEAN_MQTT_OPTIONS, disableMqttPacketIdCache } from '@edgetwin/sdk';
+import { Backoff, EdgeTwinError, MqttError, connectMqtt, errorMessage, type MqttConnection } from '@edgetwin/sdk';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
 import type { MapperCommand } from '../supervisor/mapper-commands.js';
@@ -61,7 +60,7 @@ export class EdgeCore {
   private store: TwinStore | undefined;
   twin: TwinService | undefined;
   private broker: EmbeddedBroker | undefined;
-  private client: MqttClient | undefined;
+  private client: MqttConnection | undefined;
   private handler: TwinMqttHandler | undefined;
   private http: Awaited<ReturnType<typeof createHttpApi>> | undefined;
   devices: DeviceDirectorySync | undefined;
@@ -78,7 +77,6 @@ export class EdgeCore {
 
   async start(): Promise<void> {
     const { logger, nodeName } = this.opts;
-    disableMqttPacketIdCache(); // 6.5 MB of heap for the broker and the client alike
     await mkdir(this.opts.dataDir, { recursive: true });
     this.store = openTwinStore({ file: join(this.opts.dataDir, 'edgetwin.db') });
     const twin = new TwinService({ store: this.store, logger, nodeName });
@@ -186,7 +184,7 @@ export class EdgeCore {
     this.supervisor = undefined;
     await this.handler?.stop();
     this.handler = undefined;
-    await this.client?.endAsync();
+    await this.client?.end();
     this.client = undefined;
     await this.broker?.stop();
     this.broker = undefined;
@@ -198,30 +196,31 @@ export class EdgeCore {
   }
 }
 
-/** Connects and waits for the first CONNACK, logging each failed attempt; mqtt.js reconnects afterwards. */
-async function connectBroker(url: string, clientId: string, log: Logger): Promise<MqttClient> {
-  const client = mqtt.connect(url, {
-    clientId,
-    reconnectPeriod: 1000,
-    connectTimeout: 5000,
-    clean: true,
-    ...LEAN_MQTT_OPTIONS,
-  });
-  client.on('error', (err) => log.warn({ err: err.message, url }, 'MQTT broker error'));
-  // mqtt.js retries at a fixed period; grow it on every failure (1 s .. 30 s), reset on success.
-  client.on('close', () => {
-    client.options.reconnectPeriod = Math.min(30_000, (client.options.reconnectPeriod ?? 1000) * 2);
-  });
-  client.on('connect', () => {
-    client.options.reconnectPeriod = 1000;
-  });
-  client.on('offline', () =>
-    log.warn({ url, retryInMs: client.options.reconnectPeriod }, 'MQTT broker unreachable; retrying with backoff'),
-  );
-  client.on('reconnect', () => log.debug({ url }, 'reconnecting to the MQTT broker'));
-  if (!client.connected) {
-    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+/**
+ * Connects to the broker, waiting for it: the first attempt's failures are logged and retried
+ * with backoff like later drops (the broker may start after edgecore, e.g. under systemd).
+ */
+async function connectBroker(url: string, clientId: string, log: Logger): Promise<MqttConnection> {
+  const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
+  for (;;) {
+    try {
+      const conn = await connectMqtt({ url, clientId });
+      conn.on('offline', (err, retryInMs) =>
+        log.warn(
+          { url: conn.safeUrl, err: err.message, retryInMs },
+          'MQTT broker connection lost; retrying with backoff',
+        ),
+      );
+      conn.on('connect', () => log.info({ url: conn.safeUrl }, 'reconnected to the MQTT broker'));
+      log.info({ url: conn.safeUrl }, 'connected to the MQTT broker');
+      return conn;
+    } catch (err) {
+      if (err instanceof MqttError && err.permanent) {
+        throw new EdgeTwinError('ET_CONFIG_INVALID', err.message, { cause: err });
+      }
+      const retryInMs = backoff.next();
+      log.warn({ err: errorMessage(err), retryInMs }, 'MQTT broker unreachable; retrying with backoff');
+      await new Promise((r) => setTimeout(r, retryInMs));
+    }
   }
-  log.info({ url }, 'connected to the MQTT broker');
-  return client;
 }

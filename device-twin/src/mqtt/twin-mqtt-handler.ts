@@ -1,9 +1,11 @@
 /**
- * Serves the device twin on the edge broker through an mqtt.js client: KubeEdge's `$hw` twin
+ * Serves the device twin on the edge broker through an MqttConnection: KubeEdge's `$hw` twin
  * protocol, the data topics for edge apps, and the retained mapper spec topics. Works with any
  * MQTT 3.1.1/5 broker (the embedded aedes, Mosquitto).
+ *
+ * Back-pressure is the connection's: a request counts as in flight from its arrival until its
+ * answer is published (commit included), and the connection stops reading at its `maxInFlight`.
  */
-import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
   errorMessage,
@@ -15,6 +17,7 @@ import {
   deviceId,
   type Clock,
   type MapperSpecMessage,
+  type MqttConnection,
   type ResolvedDevice,
 } from '@edgetwin/sdk';
 import type { TwinService } from '../engine/twin-service.js';
@@ -24,11 +27,10 @@ import { DataTopics } from './data-topics.js';
 import { HwRequests } from './hw-requests.js';
 import { deltaOf, documentOf, membershipDevice } from './hw-payloads.js';
 import { Publisher } from './publisher.js';
-import { FlowControl, type FlowControlOptions } from './flow-control.js';
 
 export interface TwinMqttHandlerOptions {
   twin: TwinService;
-  client: MqttClient;
+  client: MqttConnection;
   nodeName: string;
   /** Base of the data topics (default `devices`). */
   dataTopicBase?: string;
@@ -36,15 +38,13 @@ export interface TwinMqttHandlerOptions {
   /** Defaults to the twin's registry. */
   metrics?: MetricsRegistry;
   clock?: Clock;
-  /** Back-pressure limits (see FlowControl). */
-  flow?: FlowControlOptions;
   /** QoS of data topic values when the property's pushMethod.mqtt says none (default 1). */
   dataQos?: 0 | 1;
 }
 
 export class TwinMqttHandler {
   private readonly twin: TwinService;
-  private readonly client: MqttClient;
+  private readonly client: MqttConnection;
   private readonly nodeName: string;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -58,7 +58,6 @@ export class TwinMqttHandler {
   private pendingEvents: TwinChangeEvent[] = [];
   private eventTimer: NodeJS.Immediate | undefined;
   private running = false;
-  private readonly flow: FlowControl;
 
   constructor(opts: TwinMqttHandlerOptions) {
     this.twin = opts.twin;
@@ -74,11 +73,10 @@ export class TwinMqttHandler {
       'Time from receiving a $hw request to publishing its answer (commit included).',
     );
     this.pub = new Publisher(this.client, this.log, metrics);
-    this.flow = new FlowControl(this.client, opts.flow);
     metrics.gauge(
       'edgetwin_mqtt_requests_in_flight',
       'MQTT requests received and not answered yet.',
-      () => this.flow.pending,
+      () => this.client.inFlightCount,
     );
     metrics.gauge(
       'edgetwin_mqtt_unacked_publishes',
@@ -101,12 +99,11 @@ export class TwinMqttHandler {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.client.on('message', this.onMessage);
-    this.flow.install();
+    this.client.setMessageHandler(this.onMessage);
     this.twin.on('change', this.onChange);
     this.twin.on('membership', this.onMembership);
     try {
-      await this.client.subscribeAsync(this.filters, { qos: 1 });
+      await this.client.subscribe(this.filters, 1);
     } catch (err) {
       await this.stop();
       throw err;
@@ -129,8 +126,7 @@ export class TwinMqttHandler {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.client.off('message', this.onMessage);
-    this.flow.uninstall();
+    this.client.setMessageHandler(undefined);
     this.twin.off('change', this.onChange);
     this.twin.off('membership', this.onMembership);
     if (this.eventTimer) clearImmediate(this.eventTimer);
@@ -138,21 +134,23 @@ export class TwinMqttHandler {
     this.publishEvents();
     if (this.client.connected) {
       try {
-        await this.client.unsubscribeAsync(this.filters);
+        await this.client.unsubscribe(this.filters);
       } catch (err) {
         this.log.debug({ err: errorMessage(err) }, 'unsubscribe failed while stopping');
       }
     }
   }
 
-  private readonly onMessage = (topic: string, payload: Buffer): void => {
+  private readonly onMessage = (topic: string, payload: Buffer, done: () => void): void => {
     const req = parseHwRequestTopic(topic);
     if (req) {
       this.messages.inc({ kind: req.kind });
       const started = performance.now();
-      this.flow.track(this.hw.handle(req, topic, payload), () =>
-        this.latency.observe((performance.now() - started) / 1000),
-      );
+      const answered = () => {
+        this.latency.observe((performance.now() - started) / 1000);
+        done();
+      };
+      this.hw.handle(req, topic, payload).then(answered, answered);
       return;
     }
     const spec = specTopics.parse(topic);
@@ -161,15 +159,18 @@ export class TwinMqttHandler {
       if (payload.length > 0 && spec.node === this.nodeName && !this.twin.getDevice(deviceId(spec.device))) {
         this.pub.publish(topic, '', { retain: true });
       }
+      done();
       return;
     }
-    if (!this.data.topics.parseSet(topic)) return; // someone else's subscription on a shared client
+    if (!this.data.topics.parseSet(topic)) {
+      done(); // someone else's subscription on a shared connection
+      return;
+    }
     this.messages.inc({ kind: 'set' });
-    this.flow.track(
-      this.data
-        .handleSet(topic, payload)
-        .catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'set failed')),
-    );
+    this.data
+      .handleSet(topic, payload)
+      .catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'set failed'))
+      .finally(done);
   };
 
   /** Change events are published after the current tick, so request results go out first. */
