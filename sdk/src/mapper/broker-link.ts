@@ -4,7 +4,8 @@
  * messages to handlers by filter. Publishing while disconnected fails fast with ET_UNAVAILABLE
  * instead of queueing stale messages.
  */
-import { connect, type MqttClient } from 'mqtt';
+import { createRequire } from 'node:module';
+import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage } from '../errors.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
@@ -44,7 +45,7 @@ export class BrokerLink implements MapperMqtt {
 
   start(): void {
     disableMqttPacketIdCache();
-    const client = connect(this.opts.url, {
+    const client = loadMqtt().connect(this.opts.url, {
       reconnectPeriod: 0, // we reconnect ourselves, with backoff
       connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
       clean: true,
@@ -170,4 +171,13 @@ export class BrokerLink implements MapperMqtt {
     ]);
     clearTimeout(timer);
   }
+}
+
+/**
+ * mqtt.js is loaded when a mapper first connects, not when the sdk is imported: edgecore imports
+ * the sdk but speaks MQTT through its own MqttConnection, and mqtt.js with its dependencies costs
+ * about 1.5 MB of heap in every process that loads it.
+ */
+function loadMqtt(): typeof import('mqtt') {
+  return createRequire(import.meta.url)('mqtt') as typeof import('mqtt');
 }

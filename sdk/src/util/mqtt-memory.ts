@@ -6,9 +6,12 @@
  * written (it is idempotent): packet ids are then encoded as they are sent and the table is never
  * built.
  */
-import mqttPacket from 'mqtt-packet';
+import { createRequire } from 'node:module';
 
 export function disableMqttPacketIdCache(): void {
+  // Loaded here, not at import: processes that never use mqtt-packet (edgecore on an external
+  // broker) do not pay for it.
+  const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as typeof import('mqtt-packet');
   mqttPacket.writeToStream.cacheNumbers = false;
 }
 
