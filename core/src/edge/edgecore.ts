@@ -12,6 +12,7 @@ import {
   MetricsRegistry,
   TwinMqttHandler,
   TwinService,
+  collectGarbageNow,
   createHttpApi,
   openTwinStore,
   type TwinStore,
@@ -62,6 +63,7 @@ export class EdgeCore {
   private broker: EmbeddedBroker | undefined;
   private client: MqttConnection | undefined;
   private handler: TwinMqttHandler | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
   private http: Awaited<ReturnType<typeof createHttpApi>> | undefined;
   devices: DeviceDirectorySync | undefined;
   private supervisor: MapperSupervisor | undefined;
@@ -166,11 +168,31 @@ export class EdgeCore {
       });
     this.httpUrl = address;
     logger.info({ http: address, mqtt: this.mqttUrl, node: nodeName }, 'edgecore started');
+    this.settleHeap();
+  }
+
+  /**
+   * Once the start-up publishes (every device's spec, data and state topics) are acknowledged, or
+   * after 10 s, collects the start-up garbage, so an idle edgecore does not hold on to it.
+   */
+  private settleHeap(): void {
+    const since = Date.now();
+    const check = (): void => {
+      this.settleTimer = undefined;
+      if (!this.client) return; // stopped
+      if (this.client.unackedCount > 0 && Date.now() - since < 10_000) {
+        this.settleTimer = setTimeout(check, 100).unref();
+        return;
+      }
+      collectGarbageNow();
+    };
+    this.settleTimer = setTimeout(check, 100).unref();
   }
 
   /** Stops everything; safe to call twice and after a failed start. */
   async stop(): Promise<void> {
     const log = this.opts.logger;
+    clearTimeout(this.settleTimer);
     await this.http?.close();
     this.http = undefined;
     await this.devices?.stop();
