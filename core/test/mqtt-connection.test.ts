@@ -5,7 +5,7 @@
  * on a broker that stops answering, and the errors a user sees for a bad URL or a refusing broker.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -223,4 +223,99 @@ describe.skipIf(skip)('MqttConnection against Mosquitto', () => {
     expect((denied as MqttError).message).not.toContain('secret'); // no credentials in messages
     expect((denied as MqttError).permanent).toBe(true);
   });
+
+  it.skipIf(missingPeer('openssl'))(
+    'speaks TLS (mqtts://) to a Mosquitto with a private CA, and refuses a server it cannot verify',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'edgetwin-tls-'));
+      const f = (name: string) => join(dir, name);
+      const openssl = (...args: string[]) => execFileAsync('openssl', args, { cwd: dir });
+      await openssl(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        f('ca.key'),
+        '-out',
+        f('ca.crt'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=edgetwin test CA',
+      );
+      await openssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        f('server.key'),
+        '-out',
+        f('server.csr'),
+        '-subj',
+        '/CN=127.0.0.1',
+      );
+      writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+      await openssl(
+        'x509',
+        '-req',
+        '-in',
+        f('server.csr'),
+        '-CA',
+        f('ca.crt'),
+        '-CAkey',
+        f('ca.key'),
+        '-CAcreateserial',
+        '-out',
+        f('server.crt'),
+        '-days',
+        '1',
+        '-extfile',
+        f('san.ext'),
+      );
+      // Mosquitto started as root reads its files as the mosquitto user.
+      chmodSync(dir, 0o755);
+      for (const name of ['ca.crt', 'server.crt', 'server.key']) chmodSync(f(name), 0o644);
+      const port = await freePort();
+      writeFileSync(
+        f('mosquitto.conf'),
+        `listener ${port} 127.0.0.1\nallow_anonymous true\ncafile ${f('ca.crt')}\ncertfile ${f('server.crt')}\nkeyfile ${f('server.key')}\n`,
+      );
+      const tlsBroker = spawn('mosquitto', ['-c', f('mosquitto.conf')], { stdio: 'ignore' });
+      cleanup.push(() => stopProcess(tlsBroker));
+      await waitForPort(port);
+
+      const conn = await connection(`mqtts://127.0.0.1:${port}`, { tls: { ca: readFileSync(f('ca.crt')) } });
+      const got = collect(conn);
+      await conn.subscribe(['tls/#'], 1);
+      await conn.publishAsync('tls/echo', 'over TLS', 1);
+      await waitFor(() => got.length === 1, 10_000, 'the message back over TLS');
+      expect(got[0]).toEqual({ topic: 'tls/echo', payload: 'over TLS' });
+      // mosquitto_sub, with the CA, sees it too
+      await conn.publishAsync('tls/kept', 'retained over TLS', 1, true);
+      const { stdout } = await execFileAsync('mosquitto_sub', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '--cafile',
+        f('ca.crt'),
+        '-t',
+        'tls/kept',
+        '-C',
+        '1',
+        '-W',
+        '10',
+      ]);
+      expect(stdout.trim()).toBe('retained over TLS');
+
+      const untrusted = await connectMqtt({ url: `mqtts://127.0.0.1:${port}`, clientId: 'x' }).catch((e: unknown) => e);
+      expect(untrusted).toBeInstanceOf(MqttError);
+      expect((untrusted as MqttError).message).toMatch(
+        /cannot connect to the MQTT broker at mqtts:\/\/127\.0\.0\.1:\d+: .*certificate/,
+      );
+    },
+  );
 });

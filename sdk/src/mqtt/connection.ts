@@ -24,7 +24,7 @@
  * - Incoming QoS 1 messages are acknowledged when they are handed to the handler.
  */
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { errorMessage } from '../errors.js';
 import { Backoff } from '../util/backoff.js';
@@ -283,7 +283,13 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     const port = Number(this.target.port) || DEFAULT_PORTS[this.target.protocol]!;
     const tls = this.target.protocol === 'mqtts:' || this.target.protocol === 'ssl:';
     const socket = tls
-      ? tlsConnect({ host, port, servername: host, ...(this.opts.tls?.ca ? { ca: this.opts.tls.ca } : {}) })
+      ? tlsConnect({
+          host,
+          port,
+          // SNI takes host names only; the certificate is checked against the host either way.
+          ...(isIP(host) ? {} : { servername: host }),
+          ...(this.opts.tls?.ca ? { ca: this.opts.tls.ca } : {}),
+        })
       : netConnect({ host, port });
     socket.setNoDelay(true);
     this.socket = socket;
