@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqttError, connectMqtt, type MqttConnection } from '@edgetwin/sdk';
+import { MqttConnection, MqttError, connectMqtt } from '@edgetwin/sdk';
 import {
   freePort,
   missingPeer,
@@ -174,6 +174,27 @@ describe.skipIf(skip)('MqttConnection against Mosquitto', () => {
     await mosquittoPub(port, 'rc/in', 'subscription restored', { qos: 1 });
     await waitFor(() => got.length === 1, 10_000, 'a message on the restored subscription');
     expect(got[0]!.payload).toBe('subscription restored');
+  });
+
+  it('with waitForBroker, the first connection waits for a broker that starts later', async () => {
+    const port = await freePort();
+    const conn = new MqttConnection({
+      url: `mqtt://127.0.0.1:${port}`,
+      clientId: 'late-broker',
+      waitForBroker: true,
+      reconnect: { initialMs: 100, maxMs: 200 },
+    });
+    cleanup.push(() => conn.end(100));
+    const offline: string[] = [];
+    conn.on('offline', (err) => offline.push(err.message));
+    const opened = conn.open();
+    await waitFor(() => offline.length >= 2, 10_000, 'failed first attempts');
+    expect(offline[0]).toMatch(/ECONNREFUSED/);
+    const b = await broker(port);
+    await opened;
+    expect(conn.connected).toBe(true);
+    await conn.publishAsync('late/hello', 'there', 1, true);
+    expect(await retained(b.port, 'late/hello')).toBe('there');
   });
 
   it('replaces a connection whose broker stops answering PINGREQ', async () => {

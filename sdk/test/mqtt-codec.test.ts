@@ -80,7 +80,12 @@ describe('MQTT codec', () => {
     });
     expect(parseWithMqttPacket(encodePuback(65_535))[0]).toMatchObject({ cmd: 'puback', messageId: 65_535 });
     expect(
-      parseWithMqttPacket(encodeSubscribe(7, ['$hw/events/device/+/+/twin/update', 'devices/#'], 1))[0],
+      parseWithMqttPacket(
+        encodeSubscribe(7, [
+          ['$hw/events/device/+/+/twin/update', 1],
+          ['devices/#', 1],
+        ]),
+      )[0],
     ).toMatchObject({
       cmd: 'subscribe',
       messageId: 7,
@@ -137,7 +142,7 @@ describe('MQTT codec', () => {
     reader.push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
     expect(() => reader.next()).toThrow(MqttProtocolError);
     const subscribeFromBroker = new PacketReader();
-    subscribeFromBroker.push(encodeSubscribe(1, ['a'], 0));
+    subscribeFromBroker.push(encodeSubscribe(1, [['a', 0]]));
     expect(() => subscribeFromBroker.next()).toThrow(/unexpected packet type 8 from the broker/);
     expect(() => encodePublish('t', Buffer.alloc(0), 0, false)).not.toThrow();
     expect(() => encodePublish('t'.repeat(70_000), 'x', 0, false)).toThrow(

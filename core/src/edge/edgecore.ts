@@ -17,7 +17,7 @@ import {
   openTwinStore,
   type TwinStore,
 } from '@edgetwin/device-twin';
-import { Backoff, EdgeTwinError, MqttError, connectMqtt, errorMessage, type MqttConnection } from '@edgetwin/sdk';
+import { EdgeTwinError, MqttConnection, MqttError } from '@edgetwin/sdk';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
 import type { MapperCommand } from '../supervisor/mapper-commands.js';
@@ -63,7 +63,6 @@ export class EdgeCore {
   private broker: EmbeddedBroker | undefined;
   private client: MqttConnection | undefined;
   private handler: TwinMqttHandler | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
   private http: Awaited<ReturnType<typeof createHttpApi>> | undefined;
   devices: DeviceDirectorySync | undefined;
   private supervisor: MapperSupervisor | undefined;
@@ -176,23 +175,15 @@ export class EdgeCore {
    * after 10 s, collects the start-up garbage, so an idle edgecore does not hold on to it.
    */
   private settleHeap(): void {
-    const since = Date.now();
-    const check = (): void => {
-      this.settleTimer = undefined;
-      if (!this.client) return; // stopped
-      if (this.client.unackedCount > 0 && Date.now() - since < 10_000) {
-        this.settleTimer = setTimeout(check, 100).unref();
-        return;
-      }
-      collectGarbageNow();
-    };
-    this.settleTimer = setTimeout(check, 100).unref();
+    const client = this.client;
+    void client?.whenAcknowledged(10_000).then(() => {
+      if (this.client === client) collectGarbageNow(); // not stopped meanwhile
+    });
   }
 
   /** Stops everything; safe to call twice and after a failed start. */
   async stop(): Promise<void> {
     const log = this.opts.logger;
-    clearTimeout(this.settleTimer);
     await this.http?.close();
     this.http = undefined;
     await this.devices?.stop();
@@ -219,30 +210,34 @@ export class EdgeCore {
 }
 
 /**
- * Connects to the broker, waiting for it: the first attempt's failures are logged and retried
- * with backoff like later drops (the broker may start after edgecore, e.g. under systemd).
+ * Connects to the broker, waiting for it: failed attempts are logged and retried with backoff,
+ * the first ones too (the broker may start after edgecore, e.g. under systemd). A bad URL or a
+ * broker refusing edgecore's credentials is a configuration error.
  */
 async function connectBroker(url: string, clientId: string, log: Logger): Promise<MqttConnection> {
-  const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
-  for (;;) {
-    try {
-      const conn = await connectMqtt({ url, clientId });
-      conn.on('offline', (err, retryInMs) =>
-        log.warn(
-          { url: conn.safeUrl, err: err.message, retryInMs },
-          'MQTT broker connection lost; retrying with backoff',
-        ),
+  try {
+    const conn = new MqttConnection({ url, clientId, waitForBroker: true });
+    let connectedOnce = false;
+    conn.on('offline', (err, retryInMs) =>
+      log.warn(
+        { url: conn.safeUrl, err: err.message, retryInMs },
+        connectedOnce
+          ? 'MQTT broker connection lost; retrying with backoff'
+          : 'MQTT broker unreachable; retrying with backoff',
+      ),
+    );
+    conn.on('connect', () => {
+      log.info(
+        { url: conn.safeUrl },
+        connectedOnce ? 'reconnected to the MQTT broker' : 'connected to the MQTT broker',
       );
-      conn.on('connect', () => log.info({ url: conn.safeUrl }, 'reconnected to the MQTT broker'));
-      log.info({ url: conn.safeUrl }, 'connected to the MQTT broker');
-      return conn;
-    } catch (err) {
-      if (err instanceof MqttError && err.permanent) {
-        throw new EdgeTwinError('ET_CONFIG_INVALID', err.message, { cause: err });
-      }
-      const retryInMs = backoff.next();
-      log.warn({ err: errorMessage(err), retryInMs }, 'MQTT broker unreachable; retrying with backoff');
-      await new Promise((r) => setTimeout(r, retryInMs));
-    }
+      connectedOnce = true;
+    });
+    await conn.open();
+    return conn;
+  } catch (err) {
+    if (err instanceof MqttError && err.permanent)
+      throw new EdgeTwinError('ET_CONFIG_INVALID', err.message, { cause: err });
+    throw err;
   }
 }

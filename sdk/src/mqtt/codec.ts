@@ -152,14 +152,15 @@ export function encodePuback(packetId: number): Buffer {
   return buf;
 }
 
-export function encodeSubscribe(packetId: number, filters: readonly string[], qos: QoS): Buffer {
-  const lengths = filters.map((f) => stringBytes(f, `the topic filter "${f}"`));
+/** One SUBSCRIBE for any number of filters, each with the QoS it asks for. */
+export function encodeSubscribe(packetId: number, subscriptions: readonly (readonly [string, QoS])[]): Buffer {
+  const lengths = subscriptions.map(([f]) => stringBytes(f, `the topic filter "${f}"`));
   const remaining = 2 + lengths.reduce((sum, n) => sum + 2 + n + 1, 0);
   // SUBSCRIBE and UNSUBSCRIBE carry the reserved flags 0b0010.
   const { buf, at: start } = allocPacket((PacketType.SUBSCRIBE << 4) | 2, remaining);
   buf.writeUInt16BE(packetId, start);
   let at = start + 2;
-  filters.forEach((f, i) => {
+  subscriptions.forEach(([f, qos], i) => {
     at = writeString(buf, at, f, lengths[i]!);
     buf[at++] = qos;
   });

@@ -22,12 +22,17 @@
  * - Packets written in the same tick leave in one write (the socket is corked until the next
  *   tick), so a burst of PUBACKs and results costs one system call.
  * - Incoming QoS 1 messages are acknowledged when they are handed to the handler.
+ *
+ * This file is the socket's life cycle and the reading/writing; what outlives a connection
+ * (packet ids, unacknowledged messages, subscriptions) is `MqttSession` (session.ts), the broker
+ * URL is parsed once by `parseBrokerUrl` (broker-url.ts), the bytes are codec.ts.
  */
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { errorMessage } from '../errors.js';
 import { Backoff } from '../util/backoff.js';
+import { MqttError, parseBrokerUrl, type BrokerAddress } from './broker-url.js';
 import {
   CONNACK_REASONS,
   DISCONNECT,
@@ -37,14 +42,14 @@ import {
   encodeConnect,
   encodePuback,
   encodePublish,
-  encodeSubscribe,
-  encodeUnsubscribe,
-  markDuplicate,
   type IncomingPacket,
   type QoS,
 } from './codec.js';
+import { MqttSession, type PublishCallback, type Waiter } from './session.js';
 
 export type { QoS } from './codec.js';
+export type { PublishCallback } from './session.js';
+export { MqttError, parseBrokerUrl, type BrokerAddress } from './broker-url.js';
 
 export interface MqttConnectionOptions {
   /** `mqtt://host:port` or `tcp://` (plain), `mqtts://` or `ssl://` (TLS); user:password@ allowed. */
@@ -60,6 +65,12 @@ export interface MqttConnectionOptions {
   maxBufferedBytes?: number;
   /** Reconnect delays (default 1 s doubling to 30 s, 20 % jitter). */
   reconnect?: { initialMs?: number; maxMs?: number };
+  /**
+   * The first connection too retries with backoff (emitting `offline`) until a broker answers, as
+   * a daemon started before its broker needs; only a permanent error rejects `open()`. Without
+   * it, the first failure rejects.
+   */
+  waitForBroker?: boolean;
   /** Extra TLS options for mqtts:// (a private CA, for example). */
   tls?: { ca?: string | Buffer };
 }
@@ -67,38 +78,12 @@ export interface MqttConnectionOptions {
 /** Receives a message; call `done` when it has been handled (it frees a place for the next one). */
 export type MessageHandler = (topic: string, payload: Buffer, done: () => void) => void;
 
-export type PublishCallback = (err?: Error) => void;
-
 export interface MqttConnectionEvents {
   /** A CONNACK accepted the connection (the first one and after every reconnect). */
   connect: [];
   /** The connection was lost or could not be made; a new attempt follows after `retryInMs`. */
   offline: [err: Error, retryInMs: number];
 }
-
-interface Unacked {
-  packet: Buffer;
-  callback: PublishCallback | undefined;
-  /** Written to a connection at least once (a re-send then carries DUP). */
-  sent: boolean;
-}
-
-interface Waiter {
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
-export class MqttError extends Error {
-  override readonly name = 'MqttError';
-  /** Retrying cannot help: a bad URL, or a broker that refused these credentials or this client. */
-  readonly permanent: boolean;
-  constructor(message: string, opts: { cause?: unknown; permanent?: boolean } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.permanent = opts.permanent ?? false;
-  }
-}
-
-const DEFAULT_PORTS: Record<string, number> = { 'mqtt:': 1883, 'tcp:': 1883, 'mqtts:': 8883, 'ssl:': 8883 };
 
 /** Connects and resolves at the first CONNACK; rejects if that first attempt fails. */
 export async function connectMqtt(opts: MqttConnectionOptions): Promise<MqttConnection> {
@@ -108,7 +93,7 @@ export async function connectMqtt(opts: MqttConnectionOptions): Promise<MqttConn
 }
 
 export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
-  private readonly target: URL;
+  private readonly target: BrokerAddress;
   private readonly keepaliveMs: number;
   private readonly maxInFlight: number;
   private readonly maxBuffered: number;
@@ -127,15 +112,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   /** Reading stopped for back-pressure (not for lack of a connection). */
   private readPaused = false;
 
-  private nextId = 0;
-  /** QoS 1 publishes without PUBACK yet, by packet id, in the order they were first sent. */
-  private readonly unacked = new Map<number, Unacked>();
-  /** SUBSCRIBE and UNSUBSCRIBE packets waiting for their ack. */
-  private readonly controlAcks = new Map<number, Waiter>();
-  /** Subscribe calls waiting for a connection (they are answered by the resubscription). */
-  private subscribeWaiters: Waiter[] = [];
-  /** The filters held, and their QoS: restored after every reconnect. */
-  private readonly subscriptions = new Map<string, QoS>();
+  private readonly session = new MqttSession();
   private corked = false;
 
   /** QoS 0 messages dropped because there was no connection. */
@@ -159,7 +136,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
 
   /** QoS 1 messages published and not acknowledged by the broker yet. */
   get unackedCount(): number {
-    return this.unacked.size;
+    return this.session.unackedCount;
   }
 
   /** Received messages handed to the handler and not done yet. */
@@ -169,7 +146,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
 
   /** The broker URL without credentials, for logs. */
   get safeUrl(): string {
-    return `${this.target.protocol}//${this.target.host}`;
+    return this.target.safeUrl;
   }
 
   /** The first connection: resolves at its CONNACK, rejects (and gives up) if it fails. */
@@ -197,14 +174,8 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       this.write(encodePublish(topic, payload, 0, retain));
       return;
     }
-    const id = this.allocateId();
-    if (id === 0) {
-      callback?.(new MqttError('65,535 QoS 1 messages are waiting for their PUBACK; the broker is not acknowledging'));
-      return;
-    }
-    const packet = encodePublish(topic, payload, 1, retain, id);
-    this.unacked.set(id, { packet, callback, sent: this.isConnected });
-    if (this.isConnected) this.write(packet);
+    const packet = this.session.publish(topic, payload, retain, callback, this.isConnected);
+    if (packet && this.isConnected) this.write(packet);
   }
 
   /** Publishes and resolves at the PUBACK (QoS 1) or once written (QoS 0). */
@@ -223,29 +194,20 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
    * broker refused one. Without a connection, resolves once the next one has subscribed.
    */
   subscribe(filters: readonly string[], qos: QoS = 1): Promise<void> {
-    for (const f of filters) this.subscriptions.set(f, qos);
     return new Promise((resolve, reject) => {
-      if (this.closing) {
-        reject(new MqttError('the MQTT connection is closed'));
-        return;
-      }
-      if (!this.isConnected) {
-        this.subscribeWaiters.push({ resolve, reject });
-        return;
-      }
-      this.sendSubscribe(filters, qos, { resolve, reject });
+      if (this.closing) reject(new MqttError('the MQTT connection is closed'));
+      else if (this.isConnected) this.write(this.session.subscribe(filters, qos, { resolve, reject }));
+      else this.session.subscribeLater(filters, qos, { resolve, reject });
     });
   }
 
   /** Drops filters; resolves at the UNSUBACK (at once without a connection: nothing to undo). */
   unsubscribe(filters: readonly string[]): Promise<void> {
-    for (const f of filters) this.subscriptions.delete(f);
-    if (!this.isConnected || filters.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const id = this.allocateId();
-      this.controlAcks.set(id, { resolve, reject });
-      this.write(encodeUnsubscribe(id, filters));
-    });
+    if (!this.isConnected || filters.length === 0) {
+      this.session.unsubscribe(filters);
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.write(this.session.unsubscribe(filters, { resolve, reject })!));
   }
 
   /**
@@ -254,10 +216,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
    */
   async end(graceMs = 2000): Promise<void> {
     if (this.closing) return;
-    const deadline = Date.now() + graceMs;
-    while (this.isConnected && this.unacked.size > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    if (this.isConnected) await this.session.whenAcknowledged(graceMs);
     this.closing = true;
     clearTimeout(this.reconnectTimer);
     this.stopKeepalive();
@@ -273,21 +232,23 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       socket?.destroy();
     }
     this.isConnected = false;
-    this.failAll(new MqttError('the MQTT connection was closed'));
+    this.session.failAll(new MqttError('the MQTT connection was closed'));
+  }
+
+  /** Resolves once every QoS 1 message published so far has its PUBACK, or after `timeoutMs`. */
+  whenAcknowledged(timeoutMs: number): Promise<void> {
+    return this.session.whenAcknowledged(timeoutMs);
   }
 
   // --- connection life cycle -------------------------------------------------------------
 
   private dial(): void {
-    const host = this.target.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(this.target.port) || DEFAULT_PORTS[this.target.protocol]!;
-    const tls = this.target.protocol === 'mqtts:' || this.target.protocol === 'ssl:';
+    const { host, port, tls, servername } = this.target;
     const socket = tls
       ? tlsConnect({
           host,
           port,
-          // SNI takes host names only; the certificate is checked against the host either way.
-          ...(isIP(host) ? {} : { servername: host }),
+          ...(servername ? { servername } : {}),
           ...(this.opts.tls?.ca ? { ca: this.opts.tls.ca } : {}),
         })
       : netConnect({ host, port });
@@ -300,15 +261,13 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     );
     let failure: Error | undefined;
     socket.once(tls ? 'secureConnect' : 'connect', () => {
-      const username = this.target.username ? decodeURIComponent(this.target.username) : undefined;
-      const password = this.target.password ? decodeURIComponent(this.target.password) : undefined;
       socket.write(
         encodeConnect({
           clientId: this.opts.clientId,
           keepaliveSeconds: Math.round(this.keepaliveMs / 1000),
           cleanSession: true,
-          username,
-          password,
+          username: this.target.username,
+          password: this.target.password,
         }),
       );
     });
@@ -352,27 +311,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     this.backoff.reset();
     this.startKeepalive(socket);
     // Restore the subscriptions, then re-send what was not acknowledged (DUP), in order.
-    const waiters = this.subscribeWaiters;
-    this.subscribeWaiters = [];
-    const byQos = new Map<QoS, string[]>();
-    for (const [f, q] of this.subscriptions) byQos.set(q, [...(byQos.get(q) ?? []), f]);
-    const groups = [...byQos];
-    if (groups.length === 0) for (const w of waiters) w.resolve();
-    groups.forEach(([qos, filters], i) =>
-      this.sendSubscribe(filters, qos, {
-        resolve: () => {
-          if (i === groups.length - 1) for (const w of waiters) w.resolve();
-        },
-        reject: (err) => {
-          for (const w of waiters) w.reject(err);
-        },
-      }),
-    );
-    for (const u of this.unacked.values()) {
-      if (u.sent) markDuplicate(u.packet);
-      u.sent = true;
-      this.write(u.packet);
-    }
+    for (const packet of this.session.resume()) this.write(packet);
     const first = this.connectWaiter;
     this.connectWaiter = undefined;
     first?.resolve();
@@ -385,22 +324,21 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     this.socket = undefined;
     this.corked = false;
     this.stopKeepalive();
-    // Control packets die with the connection; the subscriptions themselves are restored on reconnect.
-    for (const w of this.controlAcks.values()) w.resolve();
-    this.controlAcks.clear();
+    this.session.connectionLost();
     // Messages handed to the handler still complete; reading restarts with the new connection.
     this.readPaused = false;
     if (this.closing) return;
-    if (!wasConnected && this.connectWaiter) {
+    const permanent = err instanceof MqttError && err.permanent;
+    if (!wasConnected && this.connectWaiter && (permanent || !this.opts.waitForBroker)) {
       // The very first attempt failed: the caller decides what to do.
       const first = this.connectWaiter;
       this.connectWaiter = undefined;
       this.closing = true;
-      this.failAll(err);
+      this.session.failAll(err);
       first.reject(
         new MqttError(`cannot connect to the MQTT broker at ${this.safeUrl}: ${err.message}`, {
           cause: err,
-          permanent: err instanceof MqttError && err.permanent,
+          permanent,
         }),
       );
       return;
@@ -426,15 +364,6 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   private stopKeepalive(): void {
     clearInterval(this.keepaliveTimer);
     this.keepaliveTimer = undefined;
-  }
-
-  private failAll(err: Error): void {
-    for (const u of this.unacked.values()) u.callback?.(err);
-    this.unacked.clear();
-    for (const w of this.controlAcks.values()) w.reject(err);
-    this.controlAcks.clear();
-    for (const w of this.subscribeWaiters) w.reject(err);
-    this.subscribeWaiters = [];
   }
 
   // --- reading ----------------------------------------------------------------------------
@@ -478,27 +407,12 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     switch (p.type) {
       case PacketType.PUBLISH:
         return this.onPublish(p.topic, p.payload, p.qos, p.packetId);
-      case PacketType.PUBACK: {
-        const u = this.unacked.get(p.packetId);
-        if (!u) return; // a late ack of a re-sent message
-        this.unacked.delete(p.packetId);
-        u.callback?.();
-        return;
-      }
-      case PacketType.SUBACK: {
-        const w = this.controlAcks.get(p.packetId);
-        this.controlAcks.delete(p.packetId);
-        if (!w) return;
-        if (p.returnCodes.includes(0x80)) w.reject(new MqttError('the broker refused a subscription (SUBACK 0x80)'));
-        else w.resolve();
-        return;
-      }
-      case PacketType.UNSUBACK: {
-        const w = this.controlAcks.get(p.packetId);
-        this.controlAcks.delete(p.packetId);
-        w?.resolve();
-        return;
-      }
+      case PacketType.PUBACK:
+        return this.session.puback(p.packetId);
+      case PacketType.SUBACK:
+        return this.session.controlAcknowledged(p.packetId, p.returnCodes.includes(0x80));
+      case PacketType.UNSUBACK:
+        return this.session.controlAcknowledged(p.packetId);
       case PacketType.PINGRESP:
         this.awaitingPingresp = false;
         return;
@@ -540,41 +454,4 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     this.corked = false;
     this.socket?.uncork();
   }
-
-  private sendSubscribe(filters: readonly string[], qos: QoS, waiter: Waiter): void {
-    const id = this.allocateId();
-    this.controlAcks.set(id, waiter);
-    this.write(encodeSubscribe(id, filters, qos));
-  }
-
-  /** The next free packet id (1..65535), or 0 when all are taken. */
-  private allocateId(): number {
-    for (let tries = 0; tries < 65_535; tries++) {
-      this.nextId = this.nextId >= 65_535 ? 1 : this.nextId + 1;
-      if (!this.unacked.has(this.nextId) && !this.controlAcks.has(this.nextId)) {
-        return this.nextId;
-      }
-    }
-    return 0;
-  }
-}
-
-/** Parses and checks a broker URL, naming what is wrong. */
-export function parseBrokerUrl(url: string): URL {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new MqttError(`"${url}" is not a broker URL; expected mqtt://host:port (or mqtts:// for TLS)`, {
-      permanent: true,
-    });
-  }
-  if (!(u.protocol in DEFAULT_PORTS)) {
-    throw new MqttError(
-      `broker URL "${url}": scheme ${u.protocol} is not supported here; use mqtt:// or tcp:// (plain) or mqtts:// or ssl:// (TLS)`,
-      { permanent: true },
-    );
-  }
-  if (!u.hostname) throw new MqttError(`broker URL "${url}" has no host`, { permanent: true });
-  return u;
 }
