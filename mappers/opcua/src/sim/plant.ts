@@ -14,6 +14,7 @@ import {
   type UAObject,
   type UAVariable,
 } from 'node-opcua';
+import { OpcuaDataTypeNames, type OpcuaDataTypeName } from '../config.js';
 
 export const PLANT_NAMESPACE_URI = 'urn:edgetwin:opcua-sim:plant';
 
@@ -29,21 +30,11 @@ export const plantNodes = {
   bench: (i: number) => `ns=2;s=Bench.V${String(i).padStart(4, '0')}`,
 } as const;
 
-export const TypedVariables = [
-  'Boolean',
-  'SByte',
-  'Byte',
-  'Int16',
-  'UInt16',
-  'Int32',
-  'UInt32',
-  'Int64',
-  'UInt64',
-  'Float',
-  'Double',
-  'String',
-] as const;
-export type TypedVariable = (typeof TypedVariables)[number];
+/** One simulator variable per scalar type the mapper supports, but DateTime and ByteString. */
+export type TypedVariable = Exclude<OpcuaDataTypeName, 'DateTime' | 'ByteString'>;
+export const TypedVariables: readonly TypedVariable[] = OpcuaDataTypeNames.filter(
+  (t): t is TypedVariable => t !== 'DateTime' && t !== 'ByteString',
+);
 
 function initialValue(type: TypedVariable): unknown {
   switch (type) {
