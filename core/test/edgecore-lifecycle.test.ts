@@ -6,8 +6,7 @@ import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { missingPeer, waitFor } from '@edgetwin/sdk/testing';
-import { MosquittoSub } from './helpers/mosquitto-clients.js';
+import { MosquittoSub, missingPeer, waitFor } from '@edgetwin/sdk/testing';
 import { startEdgecore, tempDir, type EdgecoreProcess } from './helpers/edgecore-process.js';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'thermostat.yaml');
@@ -115,7 +114,7 @@ describe('the watched devices directory', () => {
     );
     try {
       copyFileSync(fixture, join(devicesDir, 'thermostat.yaml'));
-      const added = await sub.next('$hw/events/node/edge-1/membership/updated', (m) =>
+      const added = await sub.waitFor('$hw/events/node/edge-1/membership/updated', (m) =>
         m.payload.includes('thermostat-1'),
       );
       expect(JSON.stringify((added.json() as { added_devices: unknown }).added_devices)).toContain('thermostat-1');
@@ -131,10 +130,10 @@ describe('the watched devices directory', () => {
         10_000,
         'desired 23',
       );
-      await sub.next('$hw/events/device/default/thermostat-1/twin/update/delta', (m) => m.payload.includes('"23"'));
+      await sub.waitFor('$hw/events/device/default/thermostat-1/twin/update/delta', (m) => m.payload.includes('"23"'));
 
       rmSync(join(devicesDir, 'thermostat.yaml'));
-      const removed = await sub.next(
+      const removed = await sub.waitFor(
         '$hw/events/node/edge-1/membership/updated',
         (m) => m.payload.includes('removed_devices') && !m.payload.includes('"removed_devices":[]'),
       );
@@ -147,7 +146,7 @@ describe('the watched devices directory', () => {
         'the device to be gone',
       );
     } finally {
-      sub.stop();
+      await sub.stop();
     }
   });
 

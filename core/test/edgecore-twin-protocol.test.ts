@@ -6,8 +6,7 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingPeer, startMosquitto, type RunningPeer } from '@edgetwin/sdk/testing';
-import { MosquittoSub, mosquittoPub } from './helpers/mosquitto-clients.js';
+import { MosquittoSub, missingPeer, mosquittoPub, startMosquitto, type RunningPeer } from '@edgetwin/sdk/testing';
 import { startEdgecore, tempDir, type EdgecoreProcess } from './helpers/edgecore-process.js';
 
 const DEV = '$hw/events/device/default/thermostat-1';
@@ -42,7 +41,7 @@ describe.each([
   });
 
   afterAll(async () => {
-    sub?.stop();
+    await sub?.stop();
     await edge?.kill();
     await mosquitto?.stop();
   });
@@ -60,14 +59,14 @@ describe.each([
         }),
       );
       const result = (
-        await sub.next(`${DEV}/twin/update/result`, (m) => m.payload.includes('"r1"'))
+        await sub.waitFor(`${DEV}/twin/update/result`, (m) => m.payload.includes('"r1"'))
       ).json() as TwinResult;
       expect(result.code).toBeUndefined();
       const doc = (
-        await sub.next(`${DEV}/twin/update/document`, (m) => m.payload.includes('22.5'))
+        await sub.waitFor(`${DEV}/twin/update/document`, (m) => m.payload.includes('22.5'))
       ).json() as TwinResult;
       expect(doc.twin?.temperature?.current?.actual?.value).toBe('22.5');
-      const data = await sub.next('devices/default/thermostat-1/temperature', (m) => m.payload.includes('22.5'));
+      const data = await sub.waitFor('devices/default/thermostat-1/temperature', (m) => m.payload.includes('22.5'));
       expect(data.json()).toMatchObject({ value: 22.5, timestamp: expect.any(Number) as number });
       const twin = (await (await fetch(`${edge.http}/api/v1/devices/default/thermostat-1/twin`)).json()) as {
         reported: Record<string, { value: unknown }>;
@@ -91,7 +90,7 @@ describe.each([
           },
         }),
       );
-      const data = await sub.next('devices/default/thermostat-1/temperature', (m) => m.payload.includes('19.5'));
+      const data = await sub.waitFor('devices/default/thermostat-1/temperature', (m) => m.payload.includes('19.5'));
       expect(data.json()).toEqual({ value: 19.5, timestamp: 1700000000000, quality: 'UncertainLastUsableValue' });
       const twin = (await (await fetch(`${edge.http}/api/v1/devices/default/thermostat-1/twin`)).json()) as {
         reported: Record<string, { quality?: string; sourceTime?: number }>;
@@ -110,35 +109,37 @@ describe.each([
       body: JSON.stringify({ setpoint: 25 }),
     });
     expect(res.status).toBe(200);
-    const delta = (await sub.next(`${DEV}/twin/update/delta`, (m) => m.payload.includes('"25"'))).json() as TwinResult;
+    const delta = (
+      await sub.waitFor(`${DEV}/twin/update/delta`, (m) => m.payload.includes('"25"'))
+    ).json() as TwinResult;
     expect(delta.delta?.setpoint).toBe('25');
   });
 
   it.skipIf(skip)('a desired value on the /set data topic is published as a delta', async () => {
     await mosquittoPub(port, 'devices/default/thermostat-1/power/set', 'true');
     const delta = (
-      await sub.next(`${DEV}/twin/update/delta`, (m) => (m.json() as TwinResult).delta?.power !== undefined)
+      await sub.waitFor(`${DEV}/twin/update/delta`, (m) => (m.json() as TwinResult).delta?.power !== undefined)
     ).json() as TwinResult;
     expect(delta.delta?.power).toBe('true');
   });
 
   it.skipIf(skip)('membership get lists the node devices', async () => {
     await mosquittoPub(port, '$hw/events/node/edge-1/membership/get', JSON.stringify({ event_id: 'm1' }));
-    const res = (await sub.next('$hw/events/node/edge-1/membership/get/result')).json() as TwinResult;
+    const res = (await sub.waitFor('$hw/events/node/edge-1/membership/get/result')).json() as TwinResult;
     expect(res.devices?.map((d) => d.id)).toContain('default/thermostat-1');
   });
 
   it.skipIf(skip)('a state update is answered and shows in the twin and the state topic', async () => {
     await mosquittoPub(port, `${DEV}/state/update`, JSON.stringify({ event_id: 's1', state: 'online' }));
-    await sub.next(`${DEV}/state/update/result`);
-    const state = await sub.next('devices/default/thermostat-1/state', (m) => m.payload.includes('online'));
+    await sub.waitFor(`${DEV}/state/update/result`);
+    const state = await sub.waitFor('devices/default/thermostat-1/state', (m) => m.payload.includes('online'));
     expect(state.json()).toMatchObject({ state: 'online' });
   });
 
   it.skipIf(skip)('malformed JSON gets a 400 result that says what is wrong', async () => {
     await mosquittoPub(port, `${DEV}/twin/update`, '{"event_id": "bad1", twin: ');
     const res = (
-      await sub.next(`${DEV}/twin/update/result`, (m) => m.payload.includes('"code":400'))
+      await sub.waitFor(`${DEV}/twin/update/result`, (m) => m.payload.includes('"code":400'))
     ).json() as TwinResult;
     expect(res.reason).toMatch(/JSON/);
   });
@@ -152,7 +153,9 @@ describe.each([
         twin: { setpoint: { actual: { value: 'warm' }, metadata: { type: 'int' } } },
       }),
     );
-    const res = (await sub.next(`${DEV}/twin/update/result`, (m) => m.payload.includes('"bad2"'))).json() as TwinResult;
+    const res = (
+      await sub.waitFor(`${DEV}/twin/update/result`, (m) => m.payload.includes('"bad2"'))
+    ).json() as TwinResult;
     expect(res.code).toBe(400);
     expect(res.reason).toMatch(/setpoint/);
     expect(res.reason).toMatch(/integer|INT/);
@@ -163,11 +166,11 @@ describe.each([
     const ghost = await MosquittoSub.start(port, `${topic}/result`);
     try {
       await mosquittoPub(port, topic, JSON.stringify({ event_id: 'g1', twin: { x: { actual: { value: '1' } } } }));
-      const res = (await ghost.next(`${topic}/result`)).json() as TwinResult;
+      const res = (await ghost.waitFor(`${topic}/result`)).json() as TwinResult;
       expect([400, 404]).toContain(res.code);
       expect(res.reason).toMatch(/ghost/);
     } finally {
-      ghost.stop();
+      await ghost.stop();
     }
   });
 });

@@ -19,8 +19,9 @@ import {
   waitFor,
   waitForPort,
   type RunningPeer,
+  MosquittoSub,
+  mosquittoPub,
 } from '@edgetwin/sdk/testing';
-import { MosquittoSub, mosquittoPub } from './helpers/mosquitto-clients.js';
 
 const execFileAsync = promisify(execFile);
 const skip = missingPeer('mosquitto', 'mosquitto_pub', 'mosquitto_sub');
@@ -86,8 +87,8 @@ describe.skipIf(skip)('MqttConnection against Mosquitto', () => {
     await conn.publishAsync('out/q1', 'acknowledged', 1);
     conn.publish('out/q0', 'fire and forget', 0, false);
     await conn.publishAsync('out/kept', '{"value":"21.5"}', 1, true);
-    expect((await sub.next('out/q1')).payload).toBe('acknowledged');
-    expect((await sub.next('out/q0')).payload).toBe('fire and forget');
+    expect((await sub.waitFor('out/q1')).payload).toBe('acknowledged');
+    expect((await sub.waitFor('out/q0')).payload).toBe('fire and forget');
     expect(await retained(b.port, 'out/kept')).toBe('{"value":"21.5"}');
     expect(conn.unackedCount).toBe(0);
   });

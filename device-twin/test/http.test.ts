@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { waitFor } from '@edgetwin/sdk/testing';
+import { waitFor, type Json } from '@edgetwin/sdk/testing';
 import { createHttpApi, MetricsRegistry } from '@edgetwin/device-twin';
 import { device, logger, model, openTwin, removeDir, resolveAll, type TwinFixture } from './fixtures.js';
 import { SseClient } from './sse-client.js';
-import type { Json } from './mosquitto-clients.js';
 
 let fx: TwinFixture;
 let app: FastifyInstance;

@@ -1,10 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { connectMqtt, type MqttConnection } from '@edgetwin/sdk';
-import { missingPeer, startMosquitto, type RunningPeer } from '@edgetwin/sdk/testing';
+import {
+  MosquittoSub,
+  missingPeer,
+  mosquittoPub,
+  mosquittoPubLines,
+  startMosquitto,
+  type RunningPeer,
+} from '@edgetwin/sdk/testing';
 import { createHttpApi, MetricsRegistry, TwinMqttHandler } from '@edgetwin/device-twin';
 import { device, logger, model, openTwin, removeDir, resolveAll, type TwinFixture } from './fixtures.js';
-import { MosquittoSub, mosquittoPub, mosquittoPubLines } from './mosquitto-clients.js';
 
 const skip = missingPeer('mosquitto', 'mosquitto_sub', 'mosquitto_pub');
 
@@ -68,7 +74,7 @@ describe.skipIf(skip)('MQTT twin protocol against Mosquitto, driven by mosquitto
   it('clears a retained spec of a device this node does not have', async () => {
     const from = sub.mark;
     const topic = 'edgetwin/v1/nodes/edge-1/devices/default/ghost';
-    await mosquittoPub(broker.port, topic, JSON.stringify({ device: {}, model: {} }), true);
+    await mosquittoPub(broker.port, topic, JSON.stringify({ device: {}, model: {} }), { retain: true });
     await sub.waitFor(topic, (x) => x.payload === '', from);
   });
 

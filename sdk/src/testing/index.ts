@@ -5,3 +5,4 @@ export * from './logs.js';
 export * from './twin-side.js';
 export * from './conformance.js';
 export * from './kube.js';
+export * from './mosquitto-clients.js';

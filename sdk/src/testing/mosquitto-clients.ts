@@ -1,29 +1,28 @@
 /**
- * Debian's mosquitto_sub and mosquitto_pub as an independent MQTT client for tests: what the
- * twin publishes is seen through mosquitto_sub, requests are sent with mosquitto_pub.
+ * Debian's mosquitto_sub and mosquitto_pub as independent MQTT clients for tests: what a process
+ * under test publishes is seen through mosquitto_sub, what it receives is sent with mosquitto_pub.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { stopProcess, waitFor } from '@edgetwin/sdk/testing';
+import { stopProcess } from './peers.js';
+import { waitFor } from './ports.js';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
 
-/** A parsed JSON payload; its shape is what the assertions check. */
+/** A parsed JSON payload; its shape is what a test's assertions check. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
-function parseJson(text: string): Json {
-  return JSON.parse(text);
-}
-
-export interface Seen {
+export interface ReceivedMessage {
   topic: string;
+  /** The payload as text (`''` for an empty one). */
   payload: string;
   json(): Json;
 }
 
+/** A running mosquitto_sub that records every message it receives. */
 export class MosquittoSub {
-  readonly messages: Seen[] = [];
+  readonly messages: ReceivedMessage[] = [];
   private child: ChildProcess | undefined;
   private buf = '';
 
@@ -31,6 +30,11 @@ export class MosquittoSub {
     private readonly port: number,
     private readonly filters: string[],
   ) {}
+
+  /** Starts mosquitto_sub on `filters` and returns once it is surely subscribed. */
+  static start(port: number, ...filters: string[]): Promise<MosquittoSub> {
+    return new MosquittoSub(port, filters).start();
+  }
 
   /** Starts mosquitto_sub and waits until it receives a probe, so it is surely subscribed. */
   async start(): Promise<this> {
@@ -47,13 +51,7 @@ export class MosquittoSub {
         const topic = sp < 0 ? line : line.slice(0, sp);
         const raw = sp < 0 ? '' : line.slice(sp + 1);
         const payload = raw === '(null)' ? '' : raw; // how mosquitto_sub -v shows an empty payload
-        this.messages.push({
-          topic,
-          payload,
-          json(): Json {
-            return parseJson(payload);
-          },
-        });
+        this.messages.push({ topic, payload, json: (): Json => JSON.parse(payload) });
       }
     });
     const probe = `probe/${Math.random().toString(36).slice(2)}`;
@@ -68,32 +66,44 @@ export class MosquittoSub {
     return this;
   }
 
-  /** Waits for a message on `topic` (and matching `pred`) that arrived after index `from`. */
-  waitFor(topic: string, pred: (m: Seen) => boolean = () => true, from = 0, timeoutMs = 15_000): Promise<Seen> {
+  /** Waits for a message on `topic` (exact) matching `pred` that arrived at index `from` or later. */
+  waitFor(
+    topic: string,
+    pred: (m: ReceivedMessage) => boolean = () => true,
+    from = 0,
+    timeoutMs = 15_000,
+  ): Promise<ReceivedMessage> {
     return waitFor(
       () => this.messages.slice(from).find((m) => m.topic === topic && pred(m)),
       timeoutMs,
-      `a message on ${topic}`,
+      `a message on ${topic} (got: ${this.messages.map((m) => m.topic).join(', ') || 'nothing'})`,
     );
   }
 
-  on(topic: string): Seen[] {
+  on(topic: string): ReceivedMessage[] {
     return this.messages.filter((m) => m.topic === topic);
   }
 
+  /** The index the next message will get: `waitFor(topic, pred, sub.mark)` sees only later ones. */
   get mark(): number {
     return this.messages.length;
   }
 
   async stop(): Promise<void> {
     if (this.child) await stopProcess(this.child);
+    this.child = undefined;
   }
 }
 
-export async function mosquittoPub(port: number, topic: string, payload: string, retain = false): Promise<void> {
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', payload];
-  if (retain) args.push('-r');
-  await run('mosquitto_pub', args, { timeout: 10_000 });
+export async function mosquittoPub(
+  port: number,
+  topic: string,
+  payload: string,
+  opts: { qos?: 0 | 1 | 2; retain?: boolean } = {},
+): Promise<void> {
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-m', payload, '-q', String(opts.qos ?? 1)];
+  if (opts.retain) args.push('-r');
+  await execFileAsync('mosquitto_pub', args, { timeout: 10_000 });
 }
 
 /** Publishes each line as one message over a single connection (mosquitto_pub -l). */
