@@ -210,9 +210,65 @@ describe.skipIf(skip)('MQTT twin protocol against Mosquitto, driven by mosquitto
     const from = sub.mark;
     await mosquittoPub(broker.port, `${hw}/t2/state/update`, JSON.stringify({ event_id: 'st-1', state: 'online' }));
     const res = await sub.waitFor(`${hw}/t2/state/update/result`, (x) => x.json().event_id === 'st-1', from);
-    expect(res.json().device).toMatchObject({ id: 'default/t2', state: 'online', last_online: expect.any(Number) });
+    // KubeEdge's field and format: lastOnlineTime in RFC 3339, whole seconds, UTC
+    expect(res.json().device).toMatchObject({ id: 'default/t2', state: 'online' });
+    expect(res.json().device.lastOnlineTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(Math.abs(Date.parse(res.json().device.lastOnlineTime as string) - Date.now())).toBeLessThan(60_000);
     const state = await sub.waitFor('devices/default/t2/state', (x) => x.json().state === 'online', from);
     expect(state.json().lastOnline).toEqual(expect.any(Number));
+  });
+
+  describe("as KubeEdge's edgecore handles what mappers-go's mappers send", () => {
+    it('a state in capitals ("OK") is accepted and stored lowercased', async () => {
+      const from = sub.mark;
+      await mosquittoPub(broker.port, `${hw}/t2/state/update`, JSON.stringify({ event_id: 'st-OK', state: 'OK' }));
+      const res = await sub.waitFor(`${hw}/t2/state/update/result`, (x) => x.json().event_id === 'st-OK', from);
+      expect(res.json().code).toBeUndefined();
+      expect(res.json().device.state).toBe('ok');
+      expect(fx.twin.getTwin('default/t2')!.state).toBe('ok');
+    });
+
+    it('an empty value "" is a value for a STRING property, and a typed error for a number', async () => {
+      const from = sub.mark;
+      const update = (id: string, twin: unknown) =>
+        mosquittoPub(broker.port, `${hw}/t2/twin/update`, JSON.stringify({ event_id: id, twin }));
+      await update('empty-ok', { mode: { actual: { value: '' }, metadata: { type: 'string' } } });
+      const ok = await sub.waitFor(`${hw}/t2/twin/update/result`, (x) => x.json().event_id === 'empty-ok', from);
+      expect(ok.json().code).toBeUndefined();
+      expect(fx.twin.getTwin('default/t2')!.reported.mode?.value).toBe('');
+      await update('empty-int', { setpoint: { actual: { value: '' }, metadata: { type: 'int' } } });
+      const bad = await sub.waitFor(`${hw}/t2/twin/update/result`, (x) => x.json().event_id === 'empty-int', from);
+      expect(bad.json()).toMatchObject({ code: 400, reason: expect.stringMatching(/expected an integer/) });
+    });
+
+    it('a null twin deletes the desired value, and the device keeps its reported one', async () => {
+      const from = sub.mark;
+      await fx.twin.setDesired('default/t2', { mode: 'eco' }, { source: 'http' });
+      await mosquittoPub(
+        broker.port,
+        `${hw}/t2/twin/update`,
+        JSON.stringify({ event_id: 'del', twin: { mode: null } }),
+      );
+      const res = await sub.waitFor(`${hw}/t2/twin/update/result`, (x) => x.json().event_id === 'del', from);
+      expect(res.json().code).toBeUndefined();
+      const t = fx.twin.getTwin('default/t2')!;
+      expect(t.desired.mode).toBeUndefined();
+      expect(t.reported.mode?.value).toBe('');
+    });
+
+    it('a reading outside minimum/maximum is kept and flagged out-of-range, never dropped', async () => {
+      const from = sub.mark;
+      const twin = { temperature: { actual: { value: '130.5' }, metadata: { type: 'float' } } };
+      await mosquittoPub(broker.port, `${hw}/t2/twin/update`, JSON.stringify({ event_id: 'hot', twin }));
+      const res = await sub.waitFor(`${hw}/t2/twin/update/result`, (x) => x.json().event_id === 'hot', from);
+      expect(res.json().code).toBeUndefined();
+      expect(fx.twin.getTwin('default/t2')!.reported.temperature).toMatchObject({
+        value: 130.5,
+        quality: 'out-of-range',
+      });
+      const data = await sub.waitFor('plant/t2/temp', (x) => x.json().value === 130.5, from);
+      expect(data.json().quality).toBe('out-of-range');
+    });
   });
 
   it('malformed JSON and bad values get 400 results, an unknown device 404; nothing crashes', async () => {

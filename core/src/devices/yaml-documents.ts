@@ -9,6 +9,7 @@ import {
   DeviceSchema,
   EdgeTwinError,
   parseWithSchema,
+  pruneNulls,
   type Device,
   type DeviceModel,
 } from '@edgetwin/sdk';
@@ -78,6 +79,7 @@ function addDocument(
   }
   const value = doc.value;
   if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
+  pruneNulls(value); // as the Kubernetes API server stores it (kubectl apply)
   const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
   try {
     if (kind === 'Device') {

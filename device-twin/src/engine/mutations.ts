@@ -108,16 +108,30 @@ export function planReport(
     let value: TwinValue;
     try {
       value = coerceValue(p.model.type, input.value);
-      checkRange(p.model, value);
     } catch (err) {
       valueError(r, p, err);
     }
     const e: ReportedEntry = { value, updatedAt: now };
     if (input.sourceTime !== undefined) e.sourceTime = input.sourceTime;
-    if (input.quality !== undefined) e.quality = input.quality;
+    // A reading outside the model's minimum/maximum is what the device said: kept and flagged, never dropped.
+    const quality = isInRange(p, value) ? input.quality : outOfRange(input.quality);
+    if (quality !== undefined) e.quality = quality;
     out.set(name, e);
   }
   return out;
+}
+
+/** The quality a reading outside minimum/maximum gets: "out-of-range", after the device's own if any. */
+export const OUT_OF_RANGE = 'out-of-range';
+const outOfRange = (quality: string | undefined): string => (quality ? `${quality}, ${OUT_OF_RANGE}` : OUT_OF_RANGE);
+
+function isInRange(p: ResolvedProperty, value: TwinValue): boolean {
+  try {
+    checkRange(p.model, value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Every accepted report counts, even with an unchanged value (its timestamp is news). */

@@ -9,6 +9,7 @@ import {
   decodeTwinUpdate,
   deviceId,
   errorResult,
+  formatLastOnline,
   hwTopics,
   type DeviceRef,
   type HwRequest,
@@ -77,6 +78,10 @@ export class HwRequests {
     const desired: Record<string, unknown> = {};
     const reported: Record<string, ReportInput> = {};
     for (const [name, t] of Object.entries(msg.twin)) {
+      if (t === null) {
+        desired[name] = null; // KubeEdge: a null twin deletes it; the reported value stays the device's
+        continue;
+      }
       const deleted = t.metadata?.type === 'deleted';
       if (t.expected) {
         if (deleted) desired[name] = null;
@@ -116,7 +121,7 @@ export class HwRequests {
     const dev = this.device(ref);
     const snap = await this.twin.setState(dev.id, msg.state, { cause: msg.event_id ?? '' });
     const device: Record<string, unknown> = { id: dev.id, name: dev.name, state: snap.state };
-    if (snap.lastOnline !== undefined) device.last_online = snap.lastOnline;
+    if (snap.lastOnline !== undefined) device.lastOnlineTime = formatLastOnline(snap.lastOnline);
     this.pub.publish(resultTopic, { event_id: msg.event_id ?? '', timestamp: this.now(), device });
   }
 

@@ -127,6 +127,7 @@ function toModel(value: number | boolean | string, modelType: PropertyType): Twi
     case 'BOOLEAN':
       return typeof value === 'number' ? value !== 0 : value;
     case 'STRING':
+    case 'STREAM':
       return String(value);
     case 'BYTES':
       return typeof value === 'string' ? Buffer.from(value, 'latin1').toString('base64') : String(value);

@@ -21,7 +21,11 @@ export const DataTypes = [
 ] as const;
 export type DataType = (typeof DataTypes)[number];
 
-/** KubeEdge-era spellings accepted in `dataType`, mapped by `normalizeDataType`. */
+/**
+ * KubeEdge's spellings accepted in `dataType`, read the way KubeEdge's Modbus mappers read them
+ * (`normalizeDataType`): `int` is unsigned, 16/32/64 bits by `limit`; `float` and `double` with
+ * `limit: 1` are one unsigned 16-bit register times `scale` (KubeEdge's temperature sample).
+ */
 export const DataTypeAliases = ['int', 'float', 'double', 'bool'] as const;
 
 const literals = <const T extends string>(values: readonly T[], description: string, extra = {}) =>
@@ -39,6 +43,9 @@ export const ModbusProtocolConfigSchema = Type.Object(
     port: Type.Integer({ minimum: 1, maximum: 65535, default: 502, description: 'TCP port.' }),
     slaveID: Type.Integer({ minimum: 0, maximum: 247, default: 1, description: 'Modbus unit (slave) id.' }),
     serialPort: Type.Optional(Type.String({ minLength: 1, description: 'RTU: serial device, e.g. /dev/ttyUSB0.' })),
+    serialName: Type.Optional(
+      Type.String({ minLength: 1, description: "RTU: KubeEdge's name for serialPort (either may be given)." }),
+    ),
     baudRate: Type.Integer({ minimum: 50, default: 19200, description: 'RTU: bits per second.' }),
     dataBits: Type.Integer({ minimum: 5, maximum: 8, default: 8, description: 'RTU: data bits.' }),
     parity: literals(['none', 'even', 'odd', 'N', 'E', 'O'], 'RTU: parity.', { default: 'even' }),
@@ -72,7 +79,8 @@ export const ModbusVisitorConfigSchema = Type.Object(
       Type.Integer({
         minimum: 1,
         maximum: 125,
-        description: 'Registers to read; only needed for strings (default: what dataType needs).',
+        description:
+          'Registers to read: for strings the length; with a KubeEdge dataType alias (int, float, double) the width (1, 2 or 4 registers). Default: what dataType needs.',
       }),
     ),
     dataType: Type.Optional(
@@ -110,11 +118,11 @@ export function normalizeDataType(
   if (v.register === 'CoilRegister' || v.register === 'DiscreteInputRegister' || v.bit !== undefined) return 'boolean';
   switch (v.dataType) {
     case 'int':
-      return v.limit === 4 ? 'int64' : v.limit === 2 ? 'int32' : 'int16';
+      return v.limit === 4 ? 'uint64' : v.limit === 2 ? 'uint32' : 'uint16';
     case 'float':
-      return v.limit === 4 ? 'float64' : 'float32';
+      return v.limit === 1 ? 'uint16' : v.limit === 4 ? 'float64' : 'float32';
     case 'double':
-      return 'float64';
+      return v.limit === 1 ? 'uint16' : 'float64';
     case 'bool':
       return 'boolean';
     case undefined:
@@ -124,12 +132,13 @@ export function normalizeDataType(
   }
   switch (modelType) {
     case 'FLOAT':
-      return v.limit === 4 ? 'float64' : 'float32';
+      return v.limit === 1 ? 'int16' : v.limit === 4 ? 'float64' : 'float32';
     case 'DOUBLE':
-      return 'float64';
+      return v.limit === 1 ? 'int16' : 'float64';
     case 'BOOLEAN':
       return 'boolean';
     case 'STRING':
+    case 'STREAM':
     case 'BYTES':
       return 'string';
     default:
@@ -143,4 +152,9 @@ export function isBitTable(table: RegisterTable): boolean {
 
 export function isWritableTable(table: RegisterTable): boolean {
   return table === 'CoilRegister' || table === 'HoldingRegister';
+}
+
+/** The serial device of an RTU config: `serialPort`, or KubeEdge's `serialName`. */
+export function serialDeviceOf(p: Pick<ModbusProtocolConfig, 'serialPort' | 'serialName'>): string | undefined {
+  return p.serialPort ?? p.serialName;
 }

@@ -10,7 +10,7 @@ import {
   type MapperDriver,
   type SessionHooks,
 } from '@edgetwin/sdk';
-import type { ModbusProtocolConfig, ModbusVisitorConfig } from './config.js';
+import { serialDeviceOf, type ModbusProtocolConfig, type ModbusVisitorConfig } from './config.js';
 import { ModbusSession } from './session.js';
 import type { Endpoint } from './transport/connection.js';
 import { ConnectionPool } from './transport/pool.js';
@@ -20,16 +20,17 @@ const PARITY = { none: 'none', N: 'none', even: 'even', E: 'even', odd: 'odd', O
 /** The endpoint of a protocol config; throws ET_CONFIG_INVALID naming the missing field. */
 export function endpointOf(p: ModbusProtocolConfig, deviceId = 'device'): Endpoint {
   if (p.communicateMode === 'RTU') {
-    if (!p.serialPort) {
+    const path = serialDeviceOf(p);
+    if (!path) {
       throw new EdgeTwinError(
         'ET_CONFIG_INVALID',
-        `${deviceId}: field /spec/protocol/configData/serialPort: communicateMode RTU needs a serialPort (e.g. /dev/ttyUSB0)`,
+        `${deviceId}: field /spec/protocol/configData/serialPort: communicateMode RTU needs a serialPort (or KubeEdge's serialName), e.g. /dev/ttyUSB0`,
         { details: { path: '/spec/protocol/configData/serialPort' } },
       );
     }
     return {
       kind: 'rtu',
-      path: p.serialPort,
+      path,
       baudRate: p.baudRate,
       dataBits: p.dataBits,
       parity: PARITY[p.parity],

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseWithSchema, type PropertyType } from '@edgetwin/sdk';
+import { parseConfigData, parseWithSchema, type PropertyType } from '@edgetwin/sdk';
 import {
+  ModbusProtocolConfigSchema,
   ModbusVisitorConfigSchema,
   decodeRegisters,
+  endpointOf,
   encodeRegisters,
   valueSpec,
   type DataType,
@@ -46,10 +48,23 @@ describe('codec', () => {
     expect(encodeRegisters(21.5, s)).toEqual([615]);
   });
 
-  it('reads KubeEdge dataType aliases with limit as 32-bit values', () => {
-    expect(spec({ dataType: 'int', limit: 2 }, 'INT').dataType).toBe('int32');
+  it("reads KubeEdge's dataType aliases the way KubeEdge's Modbus mappers do: unsigned, width from limit", () => {
+    expect(spec({ dataType: 'int', limit: 2 }, 'INT').dataType).toBe('uint32');
+    expect(spec({ dataType: 'int', limit: 1 }, 'INT').dataType).toBe('uint16');
+    expect(spec({ dataType: 'int' }, 'INT').dataType).toBe('uint16');
     expect(spec({ dataType: 'float', limit: 2 }, 'FLOAT').count).toBe(2);
+    expect(spec({ dataType: 'float' }, 'FLOAT').dataType).toBe('float32');
     expect(spec({}, 'DOUBLE').dataType).toBe('float64');
+  });
+
+  it("reads KubeEdge's temperature sample (float, limit 1, scale 0.1) as one register times scale", () => {
+    const s = spec({ dataType: 'float', limit: 1, scale: 0.1 }, 'FLOAT');
+    expect(s.count).toBe(1);
+    expect(decodeRegisters([215], s)).toBe(21.5);
+    expect(encodeRegisters(25.5, s)).toEqual([255]);
+    expect(spec({ dataType: 'double', limit: 1 }, 'DOUBLE').count).toBe(1);
+    // without a dataType, a FLOAT on one register is a signed 16-bit value times scale
+    expect(decodeRegisters([0xffce], spec({ limit: 1, scale: 0.1 }, 'FLOAT'))).toBe(-5);
   });
 
   it('refuses values outside the raw range and strings longer than limit', () => {
@@ -57,5 +72,29 @@ describe('codec', () => {
     expect(() => encodeRegisters('too long', spec({ dataType: 'string', limit: 2 }, 'STRING'))).toThrow(
       /longer than 4 bytes/,
     );
+  });
+});
+
+describe("KubeEdge's configData spellings", () => {
+  it('takes numbers written as strings (port: "5502") and serialName for the RTU serial device', () => {
+    const p = parseConfigData(
+      ModbusProtocolConfigSchema,
+      { communicateMode: 'RTU', port: '5502', slaveID: '3', serialName: '/dev/ttyS1', baudRate: '9600' },
+      'device default/t protocol configData',
+    );
+    expect(p.port).toBe(5502);
+    expect(p.slaveID).toBe(3);
+    expect(p.baudRate).toBe(9600);
+    expect(endpointOf(p)).toMatchObject({ kind: 'rtu', path: '/dev/ttyS1', baudRate: 9600 });
+  });
+
+  it('still refuses a string that is no number, naming the field', () => {
+    expect(() => parseConfigData(ModbusProtocolConfigSchema, { ip: 'h', port: 'fifty' }, 'device d')).toThrow(
+      /device d: field \/port: Expected integer/,
+    );
+  });
+
+  it('takes a null configData (a YAML key holding only a comment) as empty', () => {
+    expect(parseConfigData(ModbusProtocolConfigSchema, null, 'd').port).toBe(502);
   });
 });

@@ -44,6 +44,7 @@ export function toTwin(prop: MapperProperty<ZigbeeVisitorConfig>, raw: ZclValue)
     case 'DOUBLE':
       return { value: roundTo12(Number(n) * prop.visitor.scale) };
     case 'STRING':
+    case 'STREAM':
     case 'BYTES':
       return { value: String(n) };
   }

@@ -6,7 +6,7 @@
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 import { resolveDevice, modelKey } from '../schema/resolve.js';
-import { parseWithSchema } from '../schema/validate.js';
+import { parseConfigData } from '../schema/validate.js';
 import type { MapperDefinition, MapperDevice, MapperProperty, MapperSpecMessage } from './types.js';
 
 export const DEFAULT_COLLECT_CYCLE_MS = 1000;
@@ -20,7 +20,7 @@ export function toMapperDevice<PS extends TSchema, VS extends TSchema>(
   const models = new Map([[modelKey(ns, device.spec.deviceModelRef.name), model]]);
   const resolved = resolveDevice(device, models);
   const id = resolved.id;
-  const protocol = parseWithSchema(
+  const protocol = parseConfigData(
     definition.protocolConfigSchema,
     resolved.protocolConfig,
     `device ${id} protocol configData`,
@@ -30,7 +30,7 @@ export function toMapperDevice<PS extends TSchema, VS extends TSchema>(
   );
   const defaults = definition.defaults ?? {};
   const properties: MapperProperty<Static<VS>>[] = resolved.properties.map((p) => {
-    const visitor = parseWithSchema(
+    const visitor = parseConfigData(
       definition.visitorConfigSchema,
       p.visitorConfig,
       `device ${id} property ${p.name} visitor configData`,

@@ -9,7 +9,11 @@ import { Type, type Static } from '@sinclair/typebox';
 export const API_GROUP = 'devices.kubeedge.io';
 export const API_VERSION = 'devices.kubeedge.io/v1beta1';
 
-export const PropertyTypes = ['INT', 'FLOAT', 'DOUBLE', 'STRING', 'BOOLEAN', 'BYTES'] as const;
+/**
+ * KubeEdge's property types. STREAM (camera frames, video: KubeEdge's ONVIF and USB camera mappers)
+ * is handled by the mapper itself; its twin value, if a mapper reports one, is a string.
+ */
+export const PropertyTypes = ['INT', 'FLOAT', 'DOUBLE', 'STRING', 'BOOLEAN', 'BYTES', 'STREAM'] as const;
 export const PropertyTypeSchema = Type.Union(
   PropertyTypes.map((t) => Type.Literal(t)),
   { description: 'Value type of the property.' },

@@ -70,3 +70,58 @@ export function parseWithSchema<T extends TSchema>(
   }
   return withDefaults;
 }
+
+/**
+ * parseWithSchema for a mapper's configData. KubeEdge's samples write numbers and booleans as
+ * strings (`port: "5502"`, `slaveID: "1"`) because KubeEdge's Go mappers cast them; such strings are
+ * converted where the schema's field is a number, an integer or a boolean, then defaults apply and the
+ * result is validated as usual (a string that is no number still fails, naming the field). A null
+ * configData (YAML `configData:` holding only a comment) is an empty one.
+ */
+export function parseConfigData<T extends TSchema>(
+  schema: T,
+  value: unknown,
+  what: string,
+  details: ErrorDetails = {},
+): Static<T> {
+  return parseWithSchema(schema, numbersFromStrings(schema, Value.Clone(value ?? {})), what, details);
+}
+
+const NUMBER_TEXT = /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+/** Strings that spell a number or a boolean, where the schema's field asks for one, become one. */
+function numbersFromStrings(schema: TSchema, value: unknown): unknown {
+  if (typeof value === 'string') {
+    const type: unknown = schema.type;
+    if ((type === 'integer' || type === 'number') && NUMBER_TEXT.test(value)) return Number(value);
+    if (type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+    return value;
+  }
+  const props = (schema as { properties?: Record<string, TSchema> }).properties;
+  if (props && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    for (const [key, sub] of Object.entries(props)) {
+      if (key in record) record[key] = numbersFromStrings(sub, record[key]);
+    }
+  }
+  return value;
+}
+
+/**
+ * Drops object fields whose value is null, recursively (array items stay), in place, and returns the
+ * value. The Kubernetes API server does the same to every field its schema does not mark nullable,
+ * so a YAML file loads in embedded mode exactly as `kubectl apply` stores it: a `configData:` that
+ * holds only a comment is no configData.
+ */
+export function pruneNulls<T>(value: T): T {
+  if (Array.isArray(value)) {
+    for (const item of value) pruneNulls(item);
+  } else if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (record[key] === null) delete record[key];
+      else pruneNulls(record[key]);
+    }
+  }
+  return value;
+}

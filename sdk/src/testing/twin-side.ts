@@ -210,10 +210,10 @@ export class TwinSide {
         const update: Record<string, string> = {};
         for (const [name, tw] of Object.entries(msg.twin)) {
           if (!this.prop(t, name)) throw new Error(`property ${name} is not in the model`);
-          const v = tw.actual?.value;
+          const v = tw?.actual?.value;
           if (v !== undefined) {
             update[name] = v;
-            t.quality.set(name, tw.actual?.metadata?.quality);
+            t.quality.set(name, tw?.actual?.metadata?.quality);
           }
         }
         for (const [name, v] of Object.entries(update)) t.reported.set(name, v);

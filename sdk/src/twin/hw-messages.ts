@@ -41,7 +41,11 @@ const Base = {
   timestamp: Type.Optional(Type.Integer()),
 };
 
-export const HwTwinUpdateSchema = Type.Object({ ...Base, twin: Type.Record(Type.String(), HwMsgTwinSchema) });
+/** A twin of null deletes it, as in KubeEdge (`{"twin":{"setpoint":null}}`). */
+export const HwTwinUpdateSchema = Type.Object({
+  ...Base,
+  twin: Type.Record(Type.String(), Type.Union([HwMsgTwinSchema, Type.Null()])),
+});
 export type HwTwinUpdate = Static<typeof HwTwinUpdateSchema>;
 
 export const HwBaseSchema = Type.Object(Base);
@@ -92,9 +96,11 @@ export function decodeTwinUpdate(payload: Buffer | string, topic: string): HwTwi
         details: { path: `/twin/${key}` },
       });
     }
+    if (t === null) continue;
     for (const side of ['expected', 'actual'] as const) {
       const v = t[side]?.value;
-      if (v !== undefined && !TWIN_VALUE_PATTERN.test(v)) {
+      // KubeEdge checks the pattern only on non-empty values; "" is then typed like any value.
+      if (v !== undefined && v !== '' && !TWIN_VALUE_PATTERN.test(v)) {
         throw new EdgeTwinError(
           'ET_BAD_VALUE',
           `twin ${key}: ${side} value ${JSON.stringify(v)} must match ${TWIN_VALUE_PATTERN.source}`,
@@ -122,8 +128,16 @@ export function decodeBase(payload: Buffer | string, topic: string): HwBase {
   return checkWithSchema(HwBaseSchema, parseJson(text, topic), `request on ${topic}`);
 }
 
+/** Parses a state/update request; the state is lowercased, as KubeEdge does (mappers-go sends "OK"). */
 export function decodeStateUpdate(payload: Buffer | string, topic: string): HwStateUpdate {
-  return checkWithSchema(HwStateUpdateSchema, parseJson(payload, topic), `state update on ${topic}`);
+  const msg = checkWithSchema(HwStateUpdateSchema, parseJson(payload, topic), `state update on ${topic}`);
+  msg.state = msg.state.toLowerCase();
+  return msg;
+}
+
+/** KubeEdge's `lastOnlineTime`: RFC 3339 in UTC, whole seconds (Go's time.RFC3339). */
+export function formatLastOnline(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** A new event id: random, unique enough for correlation. */

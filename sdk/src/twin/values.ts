@@ -5,7 +5,7 @@
 import { EdgeTwinError } from '../errors.js';
 import type { ModelProperty, PropertyType } from '../schema/resources.js';
 
-/** INT -> integer number, FLOAT/DOUBLE -> number, BOOLEAN -> boolean, STRING -> string, BYTES -> base64 string. */
+/** INT -> integer number, FLOAT/DOUBLE -> number, BOOLEAN -> boolean, STRING/STREAM -> string, BYTES -> base64 string. */
 export type TwinValue = number | boolean | string;
 
 /** `metadata.type` values of the KubeEdge twin protocol. */
@@ -23,6 +23,7 @@ export function wireTypeOf(type: PropertyType): WireType {
       return 'boolean';
     case 'STRING':
     case 'BYTES':
+    case 'STREAM':
       return 'string';
   }
 }
@@ -49,6 +50,8 @@ export function describeType(type: PropertyType): string {
       return 'a string (STRING)';
     case 'BYTES':
       return 'base64-encoded bytes (BYTES)';
+    case 'STREAM':
+      return 'a string (STREAM)';
   }
 }
 
@@ -76,7 +79,8 @@ export function coerceValue(type: PropertyType, raw: unknown): TwinValue {
       if (raw === 'true' || raw === 'false') return raw === 'true';
       throw bad(type, raw);
     }
-    case 'STRING': {
+    case 'STRING':
+    case 'STREAM': {
       if (typeof raw === 'string') return raw;
       throw bad(type, raw);
     }

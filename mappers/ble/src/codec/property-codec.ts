@@ -33,6 +33,7 @@ function fromDecoded(p: CodecProperty, d: Decoded): TwinValue {
       case 'BOOLEAN':
         return d.value !== 0;
       case 'STRING':
+      case 'STREAM':
         return String(d.value);
       case 'BYTES':
         throw configMismatch(p, 'a number codec', 'BYTES');
@@ -41,6 +42,7 @@ function fromDecoded(p: CodecProperty, d: Decoded): TwinValue {
   const text = d.kind === 'text' ? d.value : undefined;
   switch (type) {
     case 'STRING':
+    case 'STREAM':
       return text ?? (d.value as Buffer).toString('hex');
     case 'BYTES':
       return Buffer.from(d.kind === 'bytes' ? d.value : Buffer.from(d.value, 'utf8')).toString('base64');
@@ -68,6 +70,7 @@ function decode(p: CodecProperty, data: Buffer): TwinValue {
   }
   switch (p.model.type) {
     case 'STRING':
+    case 'STREAM':
       return fromDecoded(p, { kind: 'text', value: data.toString('utf8') });
     case 'BYTES':
       return fromDecoded(p, { kind: 'bytes', value: data });
@@ -93,6 +96,7 @@ function encode(p: CodecProperty, value: TwinValue): Buffer {
   }
   switch (p.model.type) {
     case 'STRING':
+    case 'STREAM':
       return Buffer.from(String(value), 'utf8');
     case 'BYTES':
       return Buffer.from(String(value), 'base64');

@@ -134,6 +134,7 @@ export function fromVariant(type: PropertyType, variant: Variant): TwinValue {
       if (typeof v === 'number' || typeof v === 'bigint') return v !== 0 && v !== 0n;
       throw badRead(type, variant);
     case 'STRING':
+    case 'STREAM':
       if (typeof v === 'string') return v;
       if (v instanceof Date) return v.toISOString();
       if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
