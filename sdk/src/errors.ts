@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'ET_ABORTED' // an operation was cancelled
   | 'ET_PROTOCOL' // a field device answered with an error (details carry the protocol status)
   | 'ET_UNAVAILABLE' // a peer (broker, device, cloud) cannot be reached right now
+  | 'ET_TOO_LARGE' // a value, payload or file is over its size limit (`details.limit`)
+  | 'ET_TOO_DEEP' // a JSON value nests deeper than the limit (`details.limit`)
   | 'ET_INTERNAL';
 
 export interface ErrorDetails {

@@ -3,6 +3,7 @@ export * from './schema/resources.js';
 export * from './schema/validate.js';
 export * from './schema/resolve.js';
 export * from './twin/values.js';
+export * from './twin/limits.js';
 export * from './twin/topics.js';
 export * from './twin/hw-messages.js';
 export * from './util/clock.js';

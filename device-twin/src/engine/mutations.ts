@@ -8,6 +8,7 @@ import {
   checkRange,
   coerceValue,
   describeType,
+  excerpt,
   isEdgeTwinError,
   validateDesired,
   type ResolvedProperty,
@@ -29,8 +30,8 @@ function propertyOf(r: TwinRecord, name: string): ResolvedProperty {
     const known = [...r.props.keys()];
     throw new EdgeTwinError(
       'ET_UNKNOWN_PROPERTY',
-      `device ${r.id} has no property "${name}" (it has: ${known.join(', ') || 'no properties'})`,
-      { details: { property: name, device: r.id } },
+      `device ${r.id} has no property ${excerpt(name)} (it has: ${known.join(', ') || 'no properties'})`,
+      { details: { property: excerpt(name, 128), device: r.id } },
     );
   }
   return p;
@@ -144,8 +145,8 @@ export function applyReport(r: TwinRecord, entries: Map<string, ReportedEntry>):
 
 export function checkState(state: string): DeviceState {
   if (!(DeviceStates as readonly string[]).includes(state)) {
-    throw new EdgeTwinError('ET_BAD_VALUE', `state "${state}" is not one of ${DeviceStates.join(', ')}`, {
-      details: { expected: DeviceStates, got: state },
+    throw new EdgeTwinError('ET_BAD_VALUE', `state ${excerpt(state)} is not one of ${DeviceStates.join(', ')}`, {
+      details: { expected: DeviceStates, got: excerpt(state) },
     });
   }
   return state as DeviceState;

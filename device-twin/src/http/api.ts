@@ -8,6 +8,8 @@ import type { TwinService } from '../engine/twin-service.js';
 import type { MetricsRegistry } from '../metrics.js';
 import { EventJournal } from './event-journal.js';
 import { OpenApiCollector } from './openapi.js';
+import { VALUE_LIMITS, parseBoundedJson } from '@edgetwin/sdk';
+import { onClientError, onFrameworkError } from './framework-errors.js';
 import { installProblemHandlers, problem, sendProblem } from './problem.js';
 import { deviceRoutes } from './routes-devices.js';
 import { eventRoutes } from './routes-events.js';
@@ -26,6 +28,8 @@ export interface HttpApiOptions {
   sseJournalIdleMs?: number;
   /** SSE keep-alive comment interval (default 15 000 ms). */
   sseHeartbeatMs?: number;
+  /** Largest request body (default VALUE_LIMITS.maxPayloadBytes, 256 KiB); larger ones get 413. */
+  maxBodyBytes?: number;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -33,23 +37,33 @@ export const API_PREFIX = '/api/v1';
 export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstance> {
   const log = opts.logger.child({ module: 'twin-http' });
   const fastifyLogger: FastifyBaseLogger = log;
+  const bodyLimit = opts.maxBodyBytes ?? VALUE_LIMITS.maxPayloadBytes;
   const app = Fastify({
     loggerInstance: fastifyLogger,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
+    bodyLimit,
+    frameworkErrors: onFrameworkError((reply, p) => {
+      void sendProblem(reply, problem(p.status, p.code, p.detail, p.extra));
+    }),
+    clientErrorHandler: onClientError,
   });
   const openapi = new OpenApiCollector();
   openapi.attach(app);
-  installProblemHandlers(app, log);
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      const e = err as Error & { statusCode?: number };
-      e.statusCode = 400;
-      done(e, undefined);
-    }
-  });
+  installProblemHandlers(app, log, { bodyLimit });
+  // JSON bodies within the nesting limit (a deep array is a 400, never a stack overflow).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    ['application/json', 'application/merge-patch+json'],
+    { parseAs: 'string' },
+    (_req, body, done) => {
+      try {
+        done(null, parseBoundedJson(body, 'request body', { maxPayloadBytes: bodyLimit }));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
 
   const requests = opts.metrics.counter('edgetwin_http_requests_total', 'HTTP requests, by method, route and status.');
   const seconds = opts.metrics.histogram('edgetwin_http_request_seconds', 'HTTP request duration.');

@@ -1,19 +1,28 @@
 /** Errors as RFC 9457 problem details (`application/problem+json`) with EdgeTwin error codes. */
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { isEdgeTwinError, type ErrorCode } from '@edgetwin/sdk';
 import type { Logger } from 'pino';
+import { frameworkProblem } from './framework-errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad request',
   404: 'Not found',
+  405: 'Method not allowed',
   408: 'Request timeout',
   412: 'Precondition failed',
+  413: 'Content too large',
+  414: 'URI too long',
   415: 'Unsupported media type',
   422: 'Unprocessable value',
+  431: 'Request header fields too large',
   500: 'Internal error',
   503: 'Not ready',
   504: 'Device did not answer in time',
 };
+
+/** Longest `detail` a problem carries: an error never echoes a whole bad value or URL. */
+export const MAX_DETAIL_LENGTH = 512;
 
 export function statusOf(code: ErrorCode): number {
   switch (code) {
@@ -29,7 +38,10 @@ export function statusOf(code: ErrorCode): number {
     case 'ET_SCHEMA':
     case 'ET_CONFIG_INVALID':
     case 'ET_YAML_PARSE':
+    case 'ET_TOO_DEEP':
       return 400;
+    case 'ET_TOO_LARGE':
+      return 413;
     case 'ET_TIMEOUT':
       return 504;
     case 'ET_UNAVAILABLE':
@@ -48,20 +60,25 @@ export interface Problem {
   [extra: string]: unknown;
 }
 
+export function titleOf(status: number): string {
+  return TITLES[status] ?? STATUS_CODES[status] ?? (status >= 500 ? 'Internal error' : 'Bad request');
+}
+
 export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
-  return { ...extra, type: `urn:edgetwin:error:${code}`, title: TITLES[status] ?? 'Error', status, detail, code };
+  const d = detail.length > MAX_DETAIL_LENGTH ? `${detail.slice(0, MAX_DETAIL_LENGTH)}… (cut)` : detail;
+  return { ...extra, type: `urn:edgetwin:error:${code}`, title: titleOf(status), status, detail: d, code };
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
   return reply.code(p.status).type('application/problem+json').send(p);
 }
 
-/** Maps thrown errors (EdgeTwinError, fastify validation and parser errors) to problems. */
-export function installProblemHandlers(app: FastifyInstance, log: Logger): void {
+/** Maps thrown errors (EdgeTwinError, fastify validation, parser and routing errors) to problems. */
+export function installProblemHandlers(app: FastifyInstance, log: Logger, limits: { bodyLimit?: number } = {}): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isEdgeTwinError(err)) {
       const extra: Record<string, unknown> = {};
-      for (const k of ['property', 'expected', 'current', 'pending', 'desiredVersion'] as const) {
+      for (const k of ['property', 'expected', 'current', 'pending', 'desiredVersion', 'limit'] as const) {
         if (err.details[k] !== undefined) extra[k] = err.details[k];
       }
       if (err.details.type !== undefined) extra.propertyType = err.details.type;
@@ -73,11 +90,14 @@ export function installProblemHandlers(app: FastifyInstance, log: Logger): void 
         problem(400, 'ET_SCHEMA', `request ${err.validationContext ?? ''} ${err.message}`.trim()),
       );
     }
-    const status = err.statusCode ?? 500;
-    if (status >= 500) log.error({ err: err.message, url: req.url }, 'request failed');
-    return sendProblem(reply, problem(status, status >= 500 ? 'ET_INTERNAL' : 'ET_SCHEMA', err.message));
+    const p = frameworkProblem(err, limits);
+    if (p.status >= 500) log.error({ err: err.message, code: err.code, url: req.url.slice(0, 200) }, 'request failed');
+    return sendProblem(reply, problem(p.status, p.code, p.detail, p.extra));
   });
   app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, problem(404, 'ET_NOT_FOUND', `no route ${req.method} ${req.url}; see /api/v1/openapi.json`)),
+    sendProblem(
+      reply,
+      problem(404, 'ET_NOT_FOUND', `no route ${req.method} ${req.url.slice(0, 200)}; see /api/v1/openapi.json`),
+    ),
   );
 }

@@ -3,7 +3,15 @@
  * `pushMethod.mqtt.topic`), retained `{base}/{ns}/{name}/state`, and `.../{property}/set` to set
  * a desired value with a JSON typed value, answered on `.../{property}/set/result`.
  */
-import { EdgeTwinError, dataTopics, deviceId, type ResolvedDevice } from '@edgetwin/sdk';
+import {
+  EdgeTwinError,
+  VALUE_LIMITS,
+  dataTopics,
+  deviceId,
+  isEdgeTwinError,
+  parseBoundedJson,
+  type ResolvedDevice,
+} from '@edgetwin/sdk';
 import type { TwinService } from '../engine/twin-service.js';
 import type { ReportedEntry, TwinSnapshot } from '../types.js';
 import { hwReason, hwStatus } from './errors.js';
@@ -19,6 +27,8 @@ export class DataTopics {
     private readonly now: () => number,
     private readonly onError: (kind: string) => void,
     private readonly defaultQos: 0 | 1 = 1,
+    /** Largest `/set` payload; a larger one gets 413. */
+    private readonly maxPayloadBytes: number = VALUE_LIMITS.maxPayloadBytes,
   ) {
     this.topics = dataTopics(base);
   }
@@ -55,6 +65,18 @@ export class DataTopics {
     this.publishState(dev, snap);
   }
 
+  private parse(topic: string, payload: Buffer): unknown {
+    try {
+      return parseBoundedJson(payload, `payload on ${topic}`, { maxPayloadBytes: this.maxPayloadBytes });
+    } catch (err) {
+      if (!isEdgeTwinError(err, 'ET_SCHEMA')) throw err;
+      throw new EdgeTwinError(
+        'ET_SCHEMA',
+        `payload on ${topic} is not JSON; send a JSON value such as 21.5, true or "eco" (strings in quotes)`,
+      );
+    }
+  }
+
   /** Handles `{base}/{ns}/{name}/{property}/set`; returns false when the topic is not one. */
   async handleSet(topic: string, payload: Buffer): Promise<boolean> {
     const parsed = this.topics.parseSet(topic);
@@ -62,15 +84,7 @@ export class DataTopics {
     const resultTopic = `${topic}/result`;
     const id = deviceId(parsed.device);
     try {
-      let value: unknown;
-      try {
-        value = JSON.parse(payload.toString('utf8')) as unknown;
-      } catch {
-        throw new EdgeTwinError(
-          'ET_SCHEMA',
-          `payload on ${topic} is not JSON; send a JSON value such as 21.5, true or "eco" (strings in quotes)`,
-        );
-      }
+      const value = this.parse(topic, payload);
       if (typeof value === 'object' && value !== null) {
         throw new EdgeTwinError('ET_BAD_VALUE', `payload on ${topic} must be a JSON number, boolean, string or null`);
       }

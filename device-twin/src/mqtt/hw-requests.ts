@@ -4,6 +4,8 @@
  */
 import {
   EdgeTwinError,
+  VALUE_LIMITS,
+  checkPayloadSize,
   decodeBase,
   decodeStateUpdate,
   decodeTwinUpdate,
@@ -29,12 +31,15 @@ export class HwRequests {
     private readonly log: Logger,
     private readonly now: () => number,
     private readonly onError: (kind: string) => void,
+    /** Largest request payload answered normally; a larger one gets 413. */
+    private readonly maxPayloadBytes: number = VALUE_LIMITS.maxPayloadBytes,
   ) {}
 
   async handle(req: HwRequest, topic: string, payload: Buffer): Promise<void> {
     // Answer on the request topic + /result, so KubeEdge-era single-segment ids get their answer too.
     const resultTopic = req.kind === 'membership/get' ? hwTopics.membershipGetResult(req.node) : `${topic}/result`;
     try {
+      checkPayloadSize(payload.length, `payload on ${topic}`, this.maxPayloadBytes);
       switch (req.kind) {
         case 'twin/update':
           await this.twinUpdate(req.device, topic, payload, resultTopic);
@@ -53,7 +58,10 @@ export class HwRequests {
       const code = hwStatus(err);
       this.onError(req.kind);
       this.log.debug({ topic, code, err: hwReason(err) }, 'request rejected');
-      this.pub.publish(resultTopic, errorResult(eventIdOf(payload), code, hwReason(err), this.now()));
+      this.pub.publish(
+        resultTopic,
+        errorResult(eventIdOf(payload, this.maxPayloadBytes), code, hwReason(err), this.now()),
+      );
     }
   }
 

@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import {
+  VALUE_LIMITS,
   errorMessage,
   hwTopics,
   newEventId,
@@ -40,6 +41,8 @@ export interface TwinMqttHandlerOptions {
   clock?: Clock;
   /** QoS of data topic values when the property's pushMethod.mqtt says none (default 1). */
   dataQos?: 0 | 1;
+  /** Largest `$hw` request or `/set` payload answered normally (default VALUE_LIMITS.maxPayloadBytes, 256 KiB); larger ones get code 413. */
+  maxPayloadBytes?: number;
 }
 
 export class TwinMqttHandler {
@@ -85,8 +88,17 @@ export class TwinMqttHandler {
     );
     const now = () => this.clock.now();
     const onError = (kind: string) => this.errors.inc({ kind });
-    this.hw = new HwRequests(this.twin, this.pub, this.log, now, onError);
-    this.data = new DataTopics(this.twin, this.pub, opts.dataTopicBase ?? 'devices', now, onError, opts.dataQos ?? 1);
+    const maxBytes = opts.maxPayloadBytes ?? VALUE_LIMITS.maxPayloadBytes;
+    this.hw = new HwRequests(this.twin, this.pub, this.log, now, onError, maxBytes);
+    this.data = new DataTopics(
+      this.twin,
+      this.pub,
+      opts.dataTopicBase ?? 'devices',
+      now,
+      onError,
+      opts.dataQos ?? 1,
+      maxBytes,
+    );
     this.filters = [
       ...hwTopics.requestFilters.filter((f) => !f.includes('/membership/')),
       hwTopics.membershipGet(this.nodeName),

@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EdgeTwinError } from '../errors.js';
 import { checkWithSchema } from '../schema/validate.js';
+import { excerpt, parseBoundedJson } from './limits.js';
 import { WireTypes } from './values.js';
 
 // The schemas below have no defaults: decoders check the parsed JSON in place (checkWithSchema).
@@ -74,15 +75,9 @@ export interface HwMembershipDevice {
   twin?: Record<string, HwMsgTwin>;
 }
 
+/** JSON within the depth limit (a payload's size is its receiver's to check, before decoding). */
 function parseJson(payload: Buffer | string, topic: string): unknown {
-  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new EdgeTwinError('ET_SCHEMA', `payload on ${topic} is not valid JSON: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  return parseBoundedJson(payload, `payload on ${topic}`, { maxPayloadBytes: Number.POSITIVE_INFINITY });
 }
 
 /** Parses and validates a twin/update request with KubeEdge's key, value and type rules. */
@@ -92,8 +87,8 @@ export function decodeTwinUpdate(payload: Buffer | string, topic: string): HwTwi
   if (names.length === 0) throw new EdgeTwinError('ET_SCHEMA', `twin update on ${topic}: "twin" is empty`);
   for (const [key, t] of Object.entries(msg.twin)) {
     if (!TWIN_KEY_PATTERN.test(key)) {
-      throw new EdgeTwinError('ET_BAD_VALUE', `twin key ${JSON.stringify(key)} must match ${TWIN_KEY_PATTERN.source}`, {
-        details: { path: `/twin/${key}` },
+      throw new EdgeTwinError('ET_BAD_VALUE', `twin key ${excerpt(key)} must match ${TWIN_KEY_PATTERN.source}`, {
+        details: { path: `/twin/${excerpt(key, 128)}` },
       });
     }
     if (t === null) continue;
@@ -103,7 +98,7 @@ export function decodeTwinUpdate(payload: Buffer | string, topic: string): HwTwi
       if (v !== undefined && v !== '' && !TWIN_VALUE_PATTERN.test(v)) {
         throw new EdgeTwinError(
           'ET_BAD_VALUE',
-          `twin ${key}: ${side} value ${JSON.stringify(v)} must match ${TWIN_VALUE_PATTERN.source}`,
+          `twin ${key}: ${side} value ${excerpt(v)} must match ${TWIN_VALUE_PATTERN.source}`,
           { details: { path: `/twin/${key}/${side}/value` } },
         );
       }
@@ -112,7 +107,7 @@ export function decodeTwinUpdate(payload: Buffer | string, topic: string): HwTwi
     if (type !== undefined && !(WireTypes as readonly string[]).includes(type)) {
       throw new EdgeTwinError(
         'ET_BAD_VALUE',
-        `twin ${key}: metadata.type ${JSON.stringify(type)} must be one of ${WireTypes.join(', ')}`,
+        `twin ${key}: metadata.type ${excerpt(type)} must be one of ${WireTypes.join(', ')}`,
         {
           details: { path: `/twin/${key}/metadata/type` },
         },

@@ -3,6 +3,7 @@
  * the real type its DeviceModel property declares.
  */
 import { EdgeTwinError } from '../errors.js';
+import { excerpt, VALUE_LIMITS } from './limits.js';
 import type { ModelProperty, PropertyType } from '../schema/resources.js';
 
 /** INT -> integer number, FLOAT/DOUBLE -> number, BOOLEAN -> boolean, STRING/STREAM -> string, BYTES -> base64 string. */
@@ -31,10 +32,21 @@ export function wireTypeOf(type: PropertyType): WireType {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function bad(type: PropertyType, got: unknown, why = ''): EdgeTwinError {
-  const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
+  const shown = excerpt(got);
   return new EdgeTwinError('ET_BAD_VALUE', `expected ${describeType(type)}, got ${shown}${why}`, {
-    details: { expected: type, got },
+    details: { expected: type, got: shown },
   });
+}
+
+/** STRING and BYTES values longer than VALUE_LIMITS.maxStringLength are refused wherever they come from. */
+function checkLength(type: PropertyType, raw: string): string {
+  const max = VALUE_LIMITS.maxStringLength;
+  if (raw.length <= max) return raw;
+  throw new EdgeTwinError(
+    'ET_TOO_LARGE',
+    `expected ${describeType(type)} of at most ${max} characters (the limit), got ${raw.length} characters: ${excerpt(raw, 32)}`,
+    { details: { expected: type, limit: max, size: raw.length } },
+  );
 }
 
 export function describeType(type: PropertyType): string {
@@ -81,10 +93,11 @@ export function coerceValue(type: PropertyType, raw: unknown): TwinValue {
     }
     case 'STRING':
     case 'STREAM': {
-      if (typeof raw === 'string') return raw;
+      if (typeof raw === 'string') return checkLength(type, raw);
       throw bad(type, raw);
     }
     case 'BYTES': {
+      if (typeof raw === 'string' && raw.length > VALUE_LIMITS.maxStringLength) return checkLength(type, raw);
       if (typeof raw === 'string' && BASE64.test(raw) && raw.length % 4 === 0) return raw;
       throw bad(type, raw);
     }
