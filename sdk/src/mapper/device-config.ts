@@ -11,6 +11,16 @@ import type { MapperDefinition, MapperDevice, MapperProperty, MapperSpecMessage 
 
 export const DEFAULT_COLLECT_CYCLE_MS = 1000;
 
+/** The longest delay a Node.js timer keeps (about 24.8 days); longer ones would fire after 1 ms. */
+export const MAX_CYCLE_MS = 2 ** 31 - 1;
+
+/**
+ * A cycle as a timer delay. KubeEdge's website samples write `collectCycle: 10000000000` (from the
+ * days when cycles were nanoseconds): as milliseconds, as KubeEdge reads them today, that is 115
+ * days, and a Node.js timer would overflow to 1 ms and poll the device in a tight loop.
+ */
+const timerMs = (ms: number): number => Math.min(ms, MAX_CYCLE_MS);
+
 export function toMapperDevice<PS extends TSchema, VS extends TSchema>(
   definition: MapperDefinition<PS, VS>,
   spec: MapperSpecMessage,
@@ -36,8 +46,10 @@ export function toMapperDevice<PS extends TSchema, VS extends TSchema>(
       `device ${id} property ${p.name} visitor configData`,
       { device: id, property: p.name },
     );
-    const collectCycle = p.collectCycle > 0 ? p.collectCycle : (defaults.collectCycleMs ?? DEFAULT_COLLECT_CYCLE_MS);
-    const reportCycle = p.reportCycle > 0 ? p.reportCycle : (defaults.reportCycleMs ?? collectCycle);
+    const collectCycle = timerMs(
+      p.collectCycle > 0 ? p.collectCycle : (defaults.collectCycleMs ?? DEFAULT_COLLECT_CYCLE_MS),
+    );
+    const reportCycle = timerMs(p.reportCycle > 0 ? p.reportCycle : (defaults.reportCycleMs ?? collectCycle));
     return { name: p.name, model: p.model, visitor, collectCycle, reportCycle };
   });
   return { id, namespace: resolved.namespace, name: resolved.name, protocol, properties, device, model };

@@ -1,7 +1,7 @@
 /** The mapper runtime: everything a protocol mapper package needs besides its driver. */
 export { runMapper, type RunMapperOptions, type MapperHandle, type MapperDeviceStatus } from './runtime.js';
 export { mapperCli, parseMapperArgs, mapperUsage } from './cli.js';
-export { toMapperDevice, DEFAULT_COLLECT_CYCLE_MS } from './device-config.js';
+export { toMapperDevice, DEFAULT_COLLECT_CYCLE_MS, MAX_CYCLE_MS } from './device-config.js';
 export { MapperSpecMessageSchema } from './spec-registry.js';
 export type { DeviceState } from './hw-client.js';
 export { callWithTimeout, type CallOptions } from './call.js';
