@@ -1,7 +1,9 @@
 /**
  * The mapper side of KubeEdge's `$hw` twin protocol: twin/update (wait for the result), twin/get,
- * state/update and membership/get. Results are matched to requests by `event_id`; a result
- * without one answers the oldest open request on that result topic.
+ * state/update and membership/get. Results are matched to requests by `event_id`: a result
+ * carrying another `event_id` (or an empty one: the answer to someone's unreadable request) is
+ * another client's and ignored; only a result with no `event_id` field at all (a peer that does
+ * not echo it) answers the oldest open request on that result topic.
  */
 import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage } from '../errors.js';
@@ -113,9 +115,8 @@ export class HwClient {
       this.opts.logger.warn({ topic }, `ignoring a result on ${topic} that is not JSON: ${errorMessage(err)}`);
       return;
     }
-    const id =
-      typeof msg.event_id === 'string' && this.pending.has(msg.event_id) ? msg.event_id : this.oldestFor(topic);
-    if (id === undefined) return; // an answer to another client
+    const id = 'event_id' in msg ? msg.event_id : this.oldestFor(topic);
+    if (typeof id !== 'string' || !this.pending.has(id)) return; // an answer to another client
     const p = this.settle(id);
     if (!p) return;
     if (typeof msg.code === 'number' && typeof msg.reason === 'string' && msg.code >= 300) {
