@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'ET_UNAVAILABLE' // a peer (broker, device, cloud) cannot be reached right now
   | 'ET_TOO_LARGE' // a value, payload or file is over its size limit (`details.limit`)
   | 'ET_TOO_DEEP' // a JSON value nests deeper than the limit (`details.limit`)
+  | 'ET_DATA_VERSION' // a data file was written by a newer release (its schema version is unknown here)
   | 'ET_INTERNAL';
 
 export interface ErrorDetails {

@@ -5,7 +5,7 @@ export type { CrashBackoffOptions } from './container-slot.js';
 export { parsePod, parseConfigMap, podKey } from './pod-parse.js';
 export * from './pod-schema.js';
 export type { PodStatus, PodPhase, PodCondition, ContainerStatusView, ContainerStateView } from './status.js';
-export type { PodSource } from './store.js';
+export { AgentStore, type PodSource, type StoredPod, type StoredContainer } from './store.js';
 export type { RuntimeName } from './runtime/types.js';
 export { readManifestDir, MANIFEST_FILE_ANNOTATION } from './static-source.js';
 export { agentPaths, DEFAULT_CONTAINERD_ADDRESS } from './paths.js';

@@ -5,6 +5,8 @@
  * while the agent writes.
  */
 import Database from 'better-sqlite3';
+import { checkSchemaReadable, migrateSchema } from '@edgetwin/device-twin/sqlite';
+import { AGENT_MIGRATIONS } from './store-migrations.js';
 import type { Pod } from './pod-schema.js';
 import type { RuntimeName } from './runtime/types.js';
 import type { PodStatus, ContainerStateView } from './status.js';
@@ -52,18 +54,6 @@ interface ContainerRow {
   last_terminated: string | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS pods (
-  key TEXT PRIMARY KEY, source TEXT NOT NULL, runtime TEXT NOT NULL, manifest TEXT NOT NULL,
-  spec_hash TEXT NOT NULL, sandbox_id TEXT, deleting_grace_ms INTEGER, status TEXT
-);
-CREATE TABLE IF NOT EXISTS containers (
-  pod_key TEXT NOT NULL, name TEXT NOT NULL, container_id TEXT, restart_count INTEGER NOT NULL DEFAULT 0,
-  log_path TEXT, last_terminated TEXT, PRIMARY KEY (pod_key, name)
-);
-CREATE TABLE IF NOT EXISTS config_maps (key TEXT PRIMARY KEY, data TEXT NOT NULL);
-`;
-
 export class AgentStore {
   private readonly db: Database.Database;
 
@@ -72,9 +62,10 @@ export class AgentStore {
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
-      this.db.exec(SCHEMA);
+      migrateSchema(this.db, { store: 'agent store', file, migrations: AGENT_MIGRATIONS });
     } else {
       this.db.pragma('busy_timeout = 2000');
+      checkSchemaReadable(this.db, { store: 'agent store', file, migrations: AGENT_MIGRATIONS });
     }
   }
 

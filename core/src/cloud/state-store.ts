@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { migrateSchema } from '@edgetwin/device-twin/sqlite';
+import { CLOUD_STATE_MIGRATIONS } from './state-migrations.js';
 
 export interface NodeRecord {
   name: string;
@@ -34,12 +36,11 @@ export class CloudStateStore {
     this.db = new Database(join(dataDir, 'cloudcore.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS join_tokens (hash BLOB PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS nodes (
-        name TEXT PRIMARY KEY, token_hash BLOB NOT NULL, joined_at INTEGER NOT NULL,
-        connected INTEGER NOT NULL DEFAULT 0, last_heartbeat INTEGER, devices INTEGER NOT NULL DEFAULT 0, address TEXT);
-    `);
+    migrateSchema(this.db, {
+      store: 'cloudcore state',
+      file: join(dataDir, 'cloudcore.db'),
+      migrations: CLOUD_STATE_MIGRATIONS,
+    });
   }
 
   /** A new join token valid for `ttlMs`; only its hash is stored. */

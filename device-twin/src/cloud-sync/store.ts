@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OutboxEntry, ResourceKey } from './protocol.js';
+import { migrateSchema } from '../sqlite/migrate.js';
+import { CLOUD_SYNC_MIGRATIONS } from './migrations.js';
 
 export interface StoredResource {
   key: ResourceKey;
@@ -24,11 +26,8 @@ export class CloudSyncStore {
     this.db = new Database(join(dataDir, 'cloud-sync.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS resources (key TEXT PRIMARY KEY, rv TEXT NOT NULL, json TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS outbox (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, entry TEXT NOT NULL);
-    `);
+    const file = join(dataDir, 'cloud-sync.db');
+    migrateSchema(this.db, { store: 'cloud-sync store', file, migrations: CLOUD_SYNC_MIGRATIONS });
     this.seq = Number(this.getMeta('seq') ?? '0');
   }
 

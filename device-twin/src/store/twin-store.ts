@@ -2,13 +2,15 @@
  * The twin's SQLite store (better-sqlite3, WAL, synchronous=NORMAL): resources (models and
  * devices as applied), per-device twin metadata, desired and reported entries, and the last
  * applied spec desired value of each property. Writes happen inside `transaction()`; TwinService
- * groups many updates into one transaction.
+ * groups many updates into one transaction. The schema is in ./migrations.ts.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EdgeTwinError, type Device, type DeviceModel, type TwinValue } from '@edgetwin/sdk';
 import type { DesiredEntry, DesiredSource, DeviceState, ReportedEntry } from '../types.js';
+import { migrateSchema } from '../sqlite/migrate.js';
+import { TWIN_MIGRATIONS } from './migrations.js';
 
 export interface PersistedMeta {
   desiredVersion: number;
@@ -49,17 +51,6 @@ export interface TwinStore {
   close(): void;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS resources (kind TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (kind, id));
-CREATE TABLE IF NOT EXISTS twin_meta (id TEXT PRIMARY KEY, desired_version INTEGER NOT NULL, reported_version INTEGER NOT NULL,
-  state TEXT NOT NULL, last_online INTEGER, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS twin_desired (id TEXT NOT NULL, prop TEXT NOT NULL, value TEXT NOT NULL, version INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL, source TEXT NOT NULL, PRIMARY KEY (id, prop));
-CREATE TABLE IF NOT EXISTS twin_reported (id TEXT NOT NULL, prop TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
-  source_time INTEGER, quality TEXT, PRIMARY KEY (id, prop));
-CREATE TABLE IF NOT EXISTS twin_spec (id TEXT NOT NULL, prop TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (id, prop));
-`;
-
 interface MetaRow {
   id: string;
   desired_version: number;
@@ -93,14 +84,16 @@ interface SpecRow {
 /** Opens (creating when needed) the twin database at `file`; `:memory:` works for tests. */
 export function openTwinStore(opts: { file: string }): TwinStore {
   if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
-  let db: Database.Database;
+  let db: Database.Database | undefined;
   try {
     db = new Database(opts.file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
-    db.exec(SCHEMA);
+    migrateSchema(db, { store: 'twin store', file: opts.file, migrations: TWIN_MIGRATIONS });
   } catch (err) {
+    db?.close();
+    if (err instanceof EdgeTwinError) throw err;
     throw new EdgeTwinError(
       'ET_UNAVAILABLE',
       `cannot open the twin database ${opts.file}: ${(err as Error).message}; check the path and its permissions`,

@@ -1,0 +1,7 @@
+export {
+  migrateSchema,
+  checkSchemaReadable,
+  schemaVersion,
+  type SchemaMigration,
+  type SchemaStatus,
+} from './migrate.js';
