@@ -17,6 +17,8 @@ the mapper supervisor, with devices declared as KubeEdge Device/DeviceModel YAML
 Options:
   --devices DIR        Device and DeviceModel YAML files (multi-document files allowed); the
                        directory is watched for changes.           (default: ./devices)
+  --max-devices-file-bytes N  Size limit of one devices file; a larger file is not loaded and
+                       its error names the file and the limit.     (default: 8388608, 8 MiB)
   --data-dir DIR       SQLite database and other state.            (default: ./.data/edgecore)
   --node-name NAME     This node's name; devices whose spec.nodeName names another node are
                        skipped.                                    (default: the host name)
@@ -46,6 +48,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     allowPositionals: false,
     options: {
       devices: { type: 'string', default: 'devices' },
+      'max-devices-file-bytes': { type: 'string' },
       'data-dir': { type: 'string', default: '.data/edgecore' },
       'node-name': { type: 'string', default: hostname() },
       'mqtt-port': { type: 'string', default: '1883' },
@@ -78,6 +81,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
   const logger = createLogger('edgecore', values['log-level']);
   const core = new EdgeCore({
     devicesDir,
+    maxDevicesFileBytes: parseBytes('--max-devices-file-bytes', values['max-devices-file-bytes']),
     dataDir: resolve(values['data-dir']),
     nodeName: values['node-name'],
     logger,
@@ -95,6 +99,13 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     cloudCa: values['cloud-ca'],
   });
   return runUntilSignal(core, logger);
+}
+
+function parseBytes(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new CliError(`${flag} ${text}: expected a positive number of bytes`);
+  return n;
 }
 
 /** Starts a daemon, waits for SIGINT/SIGTERM, stops it; a second signal exits at once. */

@@ -1,15 +1,17 @@
 /**
  * The devices directory of embedded mode: every *.yaml / *.yml file in it (not recursive) holds
  * Device and DeviceModel documents. `load()` reads them all and joins devices with their models;
- * problems are collected, never thrown, so one bad file never hides the others.
+ * problems are collected, never thrown, so one bad file never hides the others. A file over the
+ * size limit is not read; a Device defined twice keeps the definition that is running.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   EdgeTwinError,
   modelKey,
   resolveDevice,
   resourceId,
+  type Device,
   type DeviceModel,
   type ResolvedDevice,
 } from '@edgetwin/sdk';
@@ -23,20 +25,55 @@ export interface DirectoryContents {
   otherNodes: { id: string; nodeName: string; file: string }[];
   problems: LoadProblem[];
   files: string[];
+  /** Which file each device id was taken from: pass it to the next load as `running`. */
+  sources: Map<string, string>;
+}
+
+/** Default size limit of one devices file: 8 MiB, about 13,000 Devices. */
+export const DEFAULT_MAX_DEVICES_FILE_BYTES = 8 * 1024 * 1024;
+
+export interface LoadOptions {
+  /** Files larger than this are not read (ET_TOO_LARGE); default DEFAULT_MAX_DEVICES_FILE_BYTES. */
+  maxFileBytes?: number;
+  /** The file each running device came from: a Device defined twice keeps the running one. */
+  running?: ReadonlyMap<string, string>;
+}
+
+interface DeviceEntry {
+  device: Device;
+  file: string;
+  document: number;
 }
 
 export const isResourceFile = (name: string): boolean => /\.ya?ml$/i.test(name) && !name.startsWith('.');
 
-export async function loadDeviceDirectory(dir: string, nodeName: string): Promise<DirectoryContents> {
+export async function loadDeviceDirectory(
+  dir: string,
+  nodeName: string,
+  opts: LoadOptions = {},
+): Promise<DirectoryContents> {
   const names = (await readdir(dir)).filter(isResourceFile).sort();
-  const out: DirectoryContents = { models: [], devices: [], otherNodes: [], problems: [], files: names };
+  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_DEVICES_FILE_BYTES;
+  const out: DirectoryContents = {
+    models: [],
+    devices: [],
+    otherNodes: [],
+    problems: [],
+    files: names,
+    sources: new Map(),
+  };
   const models = new Map<string, { model: DeviceModel; where: string }>();
-  const devices: { device: import('@edgetwin/sdk').Device; file: string; document: number }[] = [];
+  const devices: DeviceEntry[] = [];
 
   for (const name of names) {
     const file = join(dir, name);
     let text: string;
     try {
+      const size = (await stat(file)).size;
+      if (size > maxBytes) {
+        out.problems.push({ file, document: undefined, error: tooLarge(file, size, maxBytes) });
+        continue;
+      }
       text = await readFile(file, 'utf8');
     } catch (err) {
       // Deleted between readdir and readFile: the watcher reloads again shortly.
@@ -67,16 +104,10 @@ export async function loadDeviceDirectory(dir: string, nodeName: string): Promis
 
   const modelMap = new Map([...models].map(([k, v]) => [k, v.model]));
   out.models = [...modelMap.values()];
-  const seen = new Map<string, string>();
-  for (const { device, file, document } of devices) {
+  for (const { device, file, document } of keepRunning(devices, opts.running, out.problems)) {
     const id = resourceId(device);
     const where = describeSource(file, document);
-    const prev = seen.get(id);
-    if (prev) {
-      out.problems.push(duplicate('Device', id, where, prev, file, document));
-      continue;
-    }
-    seen.set(id, where);
+    out.sources.set(id, file);
     const target = device.spec.nodeName;
     if (target && target !== nodeName) {
       out.otherNodes.push({ id, nodeName: target, file });
@@ -99,6 +130,47 @@ export async function loadDeviceDirectory(dir: string, nodeName: string): Promis
   return out;
 }
 
+/**
+ * One definition per device id: the first in file order, unless another file holds the one that
+ * is running (an added file never takes over a running device). Every other one is a problem
+ * naming both places.
+ */
+function keepRunning(
+  devices: readonly DeviceEntry[],
+  running: ReadonlyMap<string, string> | undefined,
+  problems: LoadProblem[],
+): DeviceEntry[] {
+  const byId = new Map<string, DeviceEntry[]>();
+  for (const d of devices) {
+    const id = resourceId(d.device);
+    const list = byId.get(id);
+    if (list) list.push(d);
+    else byId.set(id, [d]);
+  }
+  const kept: DeviceEntry[] = [];
+  for (const [id, list] of byId) {
+    const runningFile = running?.get(id);
+    const keep = list.find((d) => d.file === runningFile) ?? list[0]!;
+    kept.push(keep);
+    const keptWhere = describeSource(keep.file, keep.document);
+    const why = keep.file === runningFile ? ' (the running one)' : '';
+    for (const d of list) {
+      if (d === keep) continue;
+      problems.push(duplicate('Device', id, describeSource(d.file, d.document), keptWhere + why, d.file, d.document));
+    }
+  }
+  return kept;
+}
+
+function tooLarge(file: string, size: number, limit: number): EdgeTwinError {
+  return new EdgeTwinError(
+    'ET_TOO_LARGE',
+    `${file}: ${size} bytes, over the devices-file size limit of ${limit} bytes; ` +
+      'split it into several files or raise --max-devices-file-bytes; its devices are not loaded',
+    { details: { file, size, limit } },
+  );
+}
+
 function duplicate(
   kind: string,
   id: string,
@@ -112,9 +184,9 @@ function duplicate(
     document,
     error: new EdgeTwinError(
       'ET_CONFIG_INVALID',
-      `${where}: ${kind} ${id} is already defined in ${first}; this one is ignored`,
+      `${where}: ${kind} ${id} is already defined in ${first}; this one is ignored (remove one of the two)`,
       {
-        details: { file, document, path: '/metadata/name' },
+        details: { file, document, path: '/metadata/name', keptFrom: first },
       },
     ),
   };

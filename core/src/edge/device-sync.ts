@@ -14,6 +14,8 @@ export interface DeviceDirectorySyncOptions {
   nodeName: string;
   twin: TwinService;
   logger: Logger;
+  /** Size limit of one devices file (default DEFAULT_MAX_DEVICES_FILE_BYTES, 8 MiB). */
+  maxFileBytes?: number | undefined;
   /** Called after every load with the protocols the node's devices use. */
   onProtocols?: (protocols: Set<string>) => void;
 }
@@ -43,7 +45,10 @@ export class DeviceDirectorySync {
   }
 
   async reload(): Promise<void> {
-    const contents = await loadDeviceDirectory(this.opts.dir, this.opts.nodeName);
+    const contents = await loadDeviceDirectory(this.opts.dir, this.opts.nodeName, {
+      ...(this.opts.maxFileBytes === undefined ? {} : { maxFileBytes: this.opts.maxFileBytes }),
+      ...(this.last ? { running: this.last.sources } : {}),
+    });
     for (const p of contents.problems) {
       this.log.error(
         { code: p.error.code, file: p.file, document: p.document, path: p.error.details.path },

@@ -28,6 +28,8 @@ import type { StdioOptions } from 'node:child_process';
 
 export interface EdgeCoreOptions {
   devicesDir: string;
+  /** Size limit of one devices file (default 8 MiB); larger files are not loaded (ET_TOO_LARGE). */
+  maxDevicesFileBytes?: number | undefined;
   dataDir: string;
   nodeName: string;
   logger: Logger;
@@ -144,7 +146,14 @@ export class EdgeCore {
       });
       await this.cloud.start();
     } else {
-      this.devices = new DeviceDirectorySync({ dir: this.opts.devicesDir, nodeName, twin, logger, onProtocols });
+      this.devices = new DeviceDirectorySync({
+        dir: this.opts.devicesDir,
+        nodeName,
+        twin,
+        logger,
+        onProtocols,
+        maxFileBytes: this.opts.maxDevicesFileBytes,
+      });
       await this.devices.start();
     }
 
