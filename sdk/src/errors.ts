@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ET_TOO_LARGE' // a value, payload or file is over its size limit (`details.limit`)
   | 'ET_TOO_DEEP' // a JSON value nests deeper than the limit (`details.limit`)
   | 'ET_DATA_VERSION' // a data file was written by a newer release (its schema version is unknown here)
+  | 'ET_STATUS_UNSUPPORTED' // Kubernetes offers no place for device status (no status subresource, no DeviceStatus CRD)
   | 'ET_INTERNAL';
 
 export interface ErrorDetails {

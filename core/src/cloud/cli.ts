@@ -15,10 +15,11 @@ import { CloudStateStore } from './state-store.js';
 
 const USAGE = `usage:
   edgetwin cloud [--kubeconfig FILE] [--port N] [--host ADDR] [--data-dir DIR] [--tls-cert FILE --tls-key FILE]
-                 [--node-grace-period 40s]
+                 [--node-grace-period 40s] [--status-layout auto|device|devicestatus]
       run cloudcore: sync Devices and DeviceModels with the edge nodes (default port ${DEFAULT_CLOUD_PORT}), and
       on a cluster with the core API register them as Nodes and relay the Pods bound to them; a Node silent
-      for longer than the grace period turns NotReady (its pods are not evicted)
+      for longer than the grace period turns NotReady (its pods are not evicted). Reported values go to
+      Device.status (device) or to KubeEdge 1.23's DeviceStatus resource (devicestatus); auto asks the API server
   edgetwin cloud token create [--ttl 24h] [--data-dir DIR]
       print a join token for new edge nodes (edgetwin edge --cloud URL --token TOKEN)
   edgetwin cloud nodes [--data-dir DIR] [--json]
@@ -82,6 +83,7 @@ export async function cloudCommand(argv: string[], io: CloudCommandIo = defaultI
         'tls-key': { type: 'string' },
         ttl: { type: 'string' },
         'node-grace-period': { type: 'string' },
+        'status-layout': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -142,9 +144,13 @@ export async function cloudCommand(argv: string[], io: CloudCommandIo = defaultI
       throw new Error(`--port "${values.port}" is not a port number`);
     if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
       throw new Error('--tls-cert and --tls-key go together');
+    const layout = values['status-layout'] ?? 'auto';
+    if (layout !== 'auto' && layout !== 'device' && layout !== 'devicestatus')
+      throw new Error(`--status-layout "${layout}" is not one of auto, device, devicestatus`);
     const cloud = new CloudCore({
       dataDir,
       port,
+      statusLayout: layout,
       ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
       ...(values.host ? { host: values.host } : {}),
       ...(values['node-grace-period']

@@ -3,7 +3,7 @@
  * status and spec writers), the per-node sync, the cloud hub (websocket server with join and node
  * authentication) and the state store (tokens, nodes) in its data dir.
  */
-import { DeviceController } from '@edgetwin/device-twin/k8s';
+import { DeviceController, type StatusLayout } from '@edgetwin/device-twin/k8s';
 import { pino, type Logger } from 'pino';
 import { CloudHub } from '../hub/cloud-hub.js';
 import { POD_GROUP } from '../hub/pod-link.js';
@@ -24,6 +24,8 @@ export interface CloudCoreOptions {
   keepaliveMs?: number;
   /** Minimum time between two status patches of one device (default 1000 ms). */
   statusIntervalMs?: number;
+  /** Device.status or KubeEdge 1.23's DeviceStatus resource; `auto` (default) asks the API server. */
+  statusLayout?: StatusLayout | 'auto';
   watchTimeoutSeconds?: number;
   /** An edge silent this long turns its Node NotReady (default 40 s); its pods are never evicted. */
   nodeGracePeriodMs?: number;
@@ -51,6 +53,7 @@ export class CloudCore {
       ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
       ...(opts.statusIntervalMs !== undefined ? { statusIntervalMs: opts.statusIntervalMs } : {}),
       ...(opts.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
+      ...(opts.statusLayout !== undefined ? { statusLayout: opts.statusLayout } : {}),
     });
     this.nodeSync = new NodeSync(
       this.controller,

@@ -15,7 +15,7 @@ import {
 import type { Logger } from 'pino';
 import { Informer } from './informer.js';
 import { KubeApiError, KubeClient, loadKubeConfig, type KubeObject } from './kube-client.js';
-import { devicePath, StatusWriter, type StatusUpdate } from './status-writer.js';
+import { detectStatusLayout, devicePath, StatusWriter, type StatusLayout, type StatusUpdate } from './status-writer.js';
 
 export type KubeDevice = Device & KubeObject;
 export type KubeDeviceModel = DeviceModel & KubeObject;
@@ -27,6 +27,8 @@ export interface DeviceControllerOptions {
   /** Minimum time between two status patches of one device (default 1000 ms). */
   statusIntervalMs?: number;
   watchTimeoutSeconds?: number;
+  /** Where reported values go; `auto` (default) asks the API server (`detectStatusLayout`). */
+  statusLayout?: StatusLayout | 'auto';
 }
 
 export class DeviceController {
@@ -36,8 +38,10 @@ export class DeviceController {
   readonly status: StatusWriter;
   private readonly log: Logger;
   private readonly abort = new AbortController();
+  private readonly statusLayout: StatusLayout | 'auto';
 
   constructor(opts: DeviceControllerOptions) {
+    this.statusLayout = opts.statusLayout ?? 'auto';
     this.log = opts.logger.child({ module: 'device-controller' });
     this.client = new KubeClient(loadKubeConfig(opts.kubeconfig));
     const base = `/apis/${API_GROUP}/v1beta1`;
@@ -45,6 +49,7 @@ export class DeviceController {
     this.devices = new Informer<KubeDevice>(this.client, `${base}/devices`, this.log, w);
     this.models = new Informer<KubeDeviceModel>(this.client, `${base}/devicemodels`, this.log, w);
     this.status = new StatusWriter(this.client, this.log, {
+      layout: this.statusLayout === 'auto' ? 'device' : this.statusLayout,
       intervalMs: opts.statusIntervalMs ?? 1000,
       lookup: (key) => this.devices.cache.get(key),
     });
@@ -63,6 +68,17 @@ export class DeviceController {
           `Kubernetes API did not answer the first list within ${timeoutMs} ms; check the kubeconfig and that the CRDs are installed (kubectl apply -f deploy/crds.yaml)`,
         ),
     );
+    if (this.statusLayout === 'auto') await this.detectLayout();
+  }
+
+  /** Picks the status layout the API server offers; says once, clearly, when it offers none. */
+  private async detectLayout(): Promise<void> {
+    try {
+      this.status.layout = await detectStatusLayout(this.client);
+      this.log.info({ layout: this.status.layout }, 'device status layout');
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'reported values will not reach Kubernetes');
+    }
   }
 
   async stop(): Promise<void> {
