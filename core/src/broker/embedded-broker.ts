@@ -35,6 +35,9 @@ export class EmbeddedBroker {
       this.opts.logger.debug({ client: client.id, err: err.message }, 'mqtt client error'),
     );
     const server = createServer((socket) => {
+      // Requests and answers are small and someone waits for each: without this, Nagle's
+      // algorithm and the peer's delayed ACK hold them back ~40 ms (closed-loop p50 was ~50 ms).
+      socket.setNoDelay(true);
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
       aedes.handle(socket);

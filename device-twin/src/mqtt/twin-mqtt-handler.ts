@@ -4,7 +4,9 @@
  * MQTT 3.1.1/5 broker (the embedded aedes, Mosquitto).
  *
  * Back-pressure is the connection's: a request counts as in flight from its arrival until its
- * answer is published (commit included), and the connection stops reading at its `maxInFlight`.
+ * answer is published (commit included), is acknowledged to the broker only then, and the
+ * connection stops handing requests at its `maxInFlight` or while its outgoing window is full.
+ * Publishes are never dropped for a full window; they wait for a place in it.
  */
 import type { Logger } from 'pino';
 import {
@@ -83,8 +85,18 @@ export class TwinMqttHandler {
     );
     metrics.gauge(
       'edgetwin_mqtt_unacked_publishes',
-      'QoS 1 publishes the broker has not acknowledged yet.',
+      'QoS 1 publishes the broker has not acknowledged yet (in the outgoing window or waiting for a place in it).',
       () => this.pub.unacked,
+    );
+    metrics.gauge(
+      'edgetwin_mqtt_publishes_queued',
+      'QoS 1 publishes waiting for a place in the outgoing window.',
+      () => this.client.queuedCount,
+    );
+    metrics.gauge(
+      'edgetwin_mqtt_requests_held',
+      'Requests read from the broker and held until the twin takes more (back-pressure).',
+      () => this.client.heldCount,
     );
     const now = () => this.clock.now();
     const onError = (kind: string) => this.errors.inc({ kind });

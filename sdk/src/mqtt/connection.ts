@@ -14,18 +14,22 @@
  *   re-sends, with DUP set and in their order, the QoS 1 messages not acknowledged yet.
  * - QoS 1 messages published while disconnected wait for the next connection; QoS 0 ones are
  *   dropped (at most once) and counted in `droppedQos0`.
- * - Sends PINGREQ every keepalive period; if the PINGRESP has not come by the next one, the
- *   connection is taken as dead and replaced.
- * - Back-pressure: each received message is handed to the handler with a `done` callback. With
- *   `maxInFlight` messages not done, or `maxBufferedBytes` waiting to be written, reading stops
- *   (the broker holds the backlog) until they drain.
+ * - A bounded outgoing window: at most `window` QoS 1 messages wait for their PUBACK; more wait
+ *   in order for a place (never dropped, never failed for lack of a packet id), and the ids left
+ *   free keep every reconnect able to subscribe again and re-send (session.ts).
+ * - Liveness (liveness.ts): a PINGREQ every keepalive period, and PUBACK progress: no PINGRESP by
+ *   the next ping, or messages waiting with no PUBACK for `ackTimeoutMs`, and the connection is
+ *   replaced (and what it had not acknowledged re-sent).
+ * - Back-pressure (inbound.ts): each received message is handed to the handler with a `done`
+ *   callback, and acknowledged (PUBACK) only then. With `maxInFlight` messages not done, or
+ *   publishes waiting for the window, or `maxBufferedBytes` waiting to be written, handing stops
+ *   and the broker holds the backlog; PUBACKs are still read meanwhile.
  * - Packets written in the same tick leave in one write (the socket is corked until the next
  *   tick), so a burst of PUBACKs and results costs one system call.
- * - Incoming QoS 1 messages are acknowledged when they are handed to the handler.
  *
  * This file is the socket's life cycle and the reading/writing; what outlives a connection
- * (packet ids, unacknowledged messages, subscriptions) is `MqttSession` (session.ts), the broker
- * URL is parsed once by `parseBrokerUrl` (broker-url.ts), the bytes are codec.ts.
+ * (packet ids, the window, subscriptions) is `MqttSession` (session.ts), the broker URL is parsed
+ * once by `parseBrokerUrl` (broker-url.ts), the bytes are codec.ts.
  */
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -45,10 +49,13 @@ import {
   type IncomingPacket,
   type QoS,
 } from './codec.js';
+import { Inbound, type MessageHandler } from './inbound.js';
+import { Liveness } from './liveness.js';
 import { MqttSession, type PublishCallback, type Waiter } from './session.js';
 
 export type { QoS } from './codec.js';
 export type { PublishCallback } from './session.js';
+export type { MessageHandler } from './inbound.js';
 export { MqttError, parseBrokerUrl, type BrokerAddress } from './broker-url.js';
 
 export interface MqttConnectionOptions {
@@ -59,10 +66,18 @@ export interface MqttConnectionOptions {
   keepaliveSeconds?: number;
   /** How long a connection attempt may take until CONNACK, ms (default 5000). */
   connectTimeoutMs?: number;
-  /** Received messages not done yet before reading pauses (default 256). */
+  /** Received messages not done yet before handing pauses (default 256). */
   maxInFlight?: number;
-  /** Bytes waiting to be written before reading pauses (default 1 MiB). */
+  /** Bytes waiting to be written before handing pauses (default 1 MiB). */
   maxBufferedBytes?: number;
+  /** Received messages held (not handed yet) before reading the socket pauses (default 4 x maxInFlight). */
+  maxHeld?: number;
+  /** QoS 1 messages sent and not acknowledged at most; more wait for a place (default 1024). */
+  window?: number;
+  /** PUBACK a received QoS 1 message when its handler is done (default) or as soon as it is read. */
+  ackWhen?: 'done' | 'read';
+  /** Messages waiting and no PUBACK for this long: the connection is replaced, ms (default 20000). */
+  ackTimeoutMs?: number;
   /** Reconnect delays (default 1 s doubling to 30 s, 20 % jitter). */
   reconnect?: { initialMs?: number; maxMs?: number };
   /**
@@ -74,9 +89,6 @@ export interface MqttConnectionOptions {
   /** Extra TLS options for mqtts:// (a private CA, for example). */
   tls?: { ca?: string | Buffer };
 }
-
-/** Receives a message; call `done` when it has been handled (it frees a place for the next one). */
-export type MessageHandler = (topic: string, payload: Buffer, done: () => void) => void;
 
 export interface MqttConnectionEvents {
   /** A CONNACK accepted the connection (the first one and after every reconnect). */
@@ -95,24 +107,22 @@ export async function connectMqtt(opts: MqttConnectionOptions): Promise<MqttConn
 export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   private readonly target: BrokerAddress;
   private readonly keepaliveMs: number;
-  private readonly maxInFlight: number;
   private readonly maxBuffered: number;
   private readonly backoff: Backoff;
   private socket: Socket | undefined;
+  /** +1 per connection: a PUBACK for a message of an earlier connection is not sent. */
+  private generation = 0;
   private readonly reader = new PacketReader();
   private isConnected = false;
   private closing = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
-  private awaitingPingresp = false;
   private connectWaiter: Waiter | undefined;
-
-  private handler: MessageHandler | undefined;
-  private inFlight = 0;
-  /** Reading stopped for back-pressure (not for lack of a connection). */
-  private readPaused = false;
-
-  private readonly session = new MqttSession();
+  private readonly session: MqttSession;
+  private readonly inbound: Inbound;
+  private readonly liveness: Liveness;
+  private socketPaused = false;
+  private pumping = false;
+  private pumpAgain = false;
   private corked = false;
 
   /** QoS 0 messages dropped because there was no connection. */
@@ -122,11 +132,35 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     super();
     this.target = parseBrokerUrl(opts.url);
     this.keepaliveMs = (opts.keepaliveSeconds ?? 30) * 1000;
-    this.maxInFlight = opts.maxInFlight ?? 256;
     this.maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
     this.backoff = new Backoff({
       initialMs: opts.reconnect?.initialMs ?? 1000,
       maxMs: opts.reconnect?.maxMs ?? 30_000,
+    });
+    this.session = new MqttSession(opts.window ?? 1024);
+    const maxInFlight = opts.maxInFlight ?? 256;
+    this.inbound = new Inbound({
+      maxInFlight,
+      maxBufferedBytes: this.maxBuffered,
+      maxHeld: opts.maxHeld ?? maxInFlight * 4,
+      window: this.session.window,
+      ackWhen: opts.ackWhen ?? 'done',
+      outgoing: () => ({
+        queued: this.session.queuedCount,
+        unacked: this.session.unackedCount,
+        writable: this.socket?.writableLength ?? 0,
+      }),
+      acknowledge: (packetId, generation) => {
+        if (generation === this.generation && this.isConnected) this.write(encodePuback(packetId));
+      },
+      wake: () => this.pump(),
+    });
+    this.liveness = new Liveness({
+      keepaliveMs: this.keepaliveMs,
+      ackTimeoutMs: opts.ackTimeoutMs ?? 20_000,
+      unacked: () => this.session.unackedCount,
+      sendPing: () => this.write(PINGREQ),
+      fail: (err) => this.socket?.destroy(err),
     });
   }
 
@@ -134,14 +168,29 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     return this.isConnected;
   }
 
-  /** QoS 1 messages published and not acknowledged by the broker yet. */
+  /** QoS 1 messages published and not acknowledged by the broker yet (in the window or waiting for it). */
   get unackedCount(): number {
-    return this.session.unackedCount;
+    return this.session.unackedCount + this.session.queuedCount;
+  }
+
+  /** QoS 1 messages waiting for a place in the outgoing window. */
+  get queuedCount(): number {
+    return this.session.queuedCount;
   }
 
   /** Received messages handed to the handler and not done yet. */
   get inFlightCount(): number {
-    return this.inFlight;
+    return this.inbound.inFlightCount;
+  }
+
+  /** Received messages read and held until handing resumes. */
+  get heldCount(): number {
+    return this.inbound.heldCount;
+  }
+
+  /** The largest queue depths so far: publishes waiting for the window, received messages held and in flight. */
+  get peaks(): { queued: number; held: number; inFlight: number } {
+    return { queued: this.session.peakQueued, held: this.inbound.peakHeld, inFlight: this.inbound.peakInFlight };
   }
 
   /** The broker URL without credentials, for logs. */
@@ -158,7 +207,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   }
 
   setMessageHandler(handler: MessageHandler | undefined): void {
-    this.handler = handler;
+    this.inbound.handler = handler;
   }
 
   publish(topic: string, payload: string | Buffer, qos: QoS, retain: boolean, callback?: PublishCallback): void {
@@ -219,7 +268,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     if (this.isConnected) await this.session.whenAcknowledged(graceMs);
     this.closing = true;
     clearTimeout(this.reconnectTimer);
-    this.stopKeepalive();
+    this.liveness.stop();
     const socket = this.socket;
     if (socket && this.isConnected) {
       this.uncork();
@@ -254,6 +303,8 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       : netConnect({ host, port });
     socket.setNoDelay(true);
     this.socket = socket;
+    this.socketPaused = false;
+    this.generation++;
     this.reader.reset();
     const timeout = setTimeout(
       () => socket.destroy(new MqttError(`no CONNACK within ${this.opts.connectTimeoutMs ?? 5000} ms`)),
@@ -272,7 +323,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       );
     });
     socket.on('data', (chunk: Buffer) => this.onData(socket, chunk, timeout));
-    socket.on('drain', () => this.maybeResume());
+    socket.on('drain', () => this.pump());
     socket.on('error', (err: Error) => {
       failure ??= err;
     });
@@ -290,15 +341,16 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
         const first = this.reader.next();
         if (!first) return;
         clearTimeout(connectTimeout);
-        this.onConnack(socket, first);
+        this.onConnack(first);
       }
-      this.drainReader();
     } catch (err) {
       socket.destroy(err instanceof Error ? err : new MqttError(errorMessage(err)));
+      return;
     }
+    this.pump();
   }
 
-  private onConnack(socket: Socket, p: IncomingPacket): void {
+  private onConnack(p: IncomingPacket): void {
     if (p.type !== PacketType.CONNACK) throw new MqttError(`expected CONNACK, got packet type ${p.type}`);
     if (p.returnCode !== 0) {
       const reason = CONNACK_REASONS[p.returnCode] ?? `return code ${p.returnCode}`;
@@ -309,7 +361,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     }
     this.isConnected = true;
     this.backoff.reset();
-    this.startKeepalive(socket);
+    this.liveness.start();
     // Restore the subscriptions, then re-send what was not acknowledged (DUP), in order.
     for (const packet of this.session.resume()) this.write(packet);
     const first = this.connectWaiter;
@@ -323,10 +375,9 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     this.isConnected = false;
     this.socket = undefined;
     this.corked = false;
-    this.stopKeepalive();
+    this.liveness.stop();
     this.session.connectionLost();
-    // Messages handed to the handler still complete; reading restarts with the new connection.
-    this.readPaused = false;
+    // Messages handed or held still complete (their PUBACKs are not sent: that connection is gone).
     if (this.closing) return;
     const permanent = err instanceof MqttError && err.permanent;
     if (!wasConnected && this.connectWaiter && (permanent || !this.opts.waitForBroker)) {
@@ -348,92 +399,69 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     this.reconnectTimer = setTimeout(() => this.dial(), delay);
   }
 
-  private startKeepalive(socket: Socket): void {
-    this.awaitingPingresp = false;
-    this.keepaliveTimer = setInterval(() => {
-      if (this.awaitingPingresp) {
-        socket.destroy(new MqttError(`no PINGRESP within ${this.keepaliveMs / 1000} s`));
-        return;
-      }
-      this.awaitingPingresp = true;
-      this.write(PINGREQ);
-    }, this.keepaliveMs);
-    this.keepaliveTimer.unref();
-  }
-
-  private stopKeepalive(): void {
-    clearInterval(this.keepaliveTimer);
-    this.keepaliveTimer = undefined;
-  }
-
   // --- reading ----------------------------------------------------------------------------
 
-  /** Handles packets until the buffer is empty or back-pressure says stop. */
-  private drainReader(): void {
-    while (!this.mustPause()) {
-      const p = this.reader.next();
-      if (!p) break;
-      this.handlePacket(p);
+  /**
+   * Hands held messages while the flow allows, reads packets while fewer than `maxHeld` are held,
+   * and pauses or resumes the socket accordingly. Re-entered calls (a handler calling `done` at
+   * once, a PUBACK freeing the window) run once more at the end instead of nesting.
+   */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
     }
-    if (this.mustPause() && !this.readPaused) {
-      this.readPaused = true;
-      this.socket?.pause();
-    }
-  }
-
-  private mustPause(): boolean {
-    return this.inFlight >= this.maxInFlight || (this.socket?.writableLength ?? 0) >= this.maxBuffered;
-  }
-
-  /** Reading resumes with some slack, so it does not flap at the threshold. */
-  private canResume(): boolean {
-    return this.inFlight <= this.maxInFlight / 2 && (this.socket?.writableLength ?? 0) <= this.maxBuffered / 2;
-  }
-
-  private maybeResume(): void {
-    if (!this.readPaused || !this.canResume()) return;
-    this.readPaused = false;
     const socket = this.socket;
+    this.pumping = true;
     try {
-      this.drainReader();
+      do {
+        this.pumpAgain = false;
+        this.inbound.flush();
+        while (this.isConnected && this.inbound.canRead) {
+          const p = this.reader.next();
+          if (!p) break;
+          this.handlePacket(p);
+        }
+      } while (this.pumpAgain);
     } catch (err) {
       socket?.destroy(err instanceof Error ? err : new MqttError(errorMessage(err)));
       return;
+    } finally {
+      this.pumping = false;
     }
-    if (!this.readPaused) socket?.resume();
+    if (!socket || socket !== this.socket) return;
+    if (!this.inbound.canRead) {
+      if (!this.socketPaused) {
+        this.socketPaused = true;
+        socket.pause();
+      }
+    } else if (this.socketPaused) {
+      this.socketPaused = false;
+      socket.resume();
+    }
   }
 
   private handlePacket(p: IncomingPacket): void {
     switch (p.type) {
       case PacketType.PUBLISH:
-        return this.onPublish(p.topic, p.payload, p.qos, p.packetId);
-      case PacketType.PUBACK:
-        return this.session.puback(p.packetId);
+        if (p.qos === 2) throw new MqttError('QoS 2 PUBLISH received, but no subscription asked for QoS 2');
+        return this.inbound.receive(p, this.generation);
+      case PacketType.PUBACK: {
+        this.liveness.progress();
+        const admitted = this.session.puback(p.packetId, this.isConnected);
+        if (admitted) for (const packet of admitted) this.write(packet);
+        this.pumpAgain = true; // the window has room: handing may resume
+        return;
+      }
       case PacketType.SUBACK:
         return this.session.controlAcknowledged(p.packetId, p.returnCodes.includes(0x80));
       case PacketType.UNSUBACK:
         return this.session.controlAcknowledged(p.packetId);
       case PacketType.PINGRESP:
-        this.awaitingPingresp = false;
-        return;
+        return this.liveness.pingresp();
       case PacketType.CONNACK:
         throw new MqttError('a second CONNACK on one connection');
     }
-  }
-
-  private onPublish(topic: string, payload: Buffer, qos: number, packetId: number): void {
-    if (qos === 2) throw new MqttError('QoS 2 PUBLISH received, but no subscription asked for QoS 2');
-    if (qos === 1) this.write(encodePuback(packetId));
-    const handler = this.handler;
-    if (!handler) return;
-    this.inFlight++;
-    let finished = false;
-    handler(topic, payload, () => {
-      if (finished) return;
-      finished = true;
-      this.inFlight--;
-      this.maybeResume();
-    });
   }
 
   // --- writing ----------------------------------------------------------------------------
