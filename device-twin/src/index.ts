@@ -12,3 +12,12 @@ export { TwinMqttHandler, type TwinMqttHandlerOptions } from './mqtt/twin-mqtt-h
 export { createHttpApi, API_PREFIX, type HttpApiOptions } from './http/api.js';
 export { twinEtag, parseIfMatch } from './http/etag.js';
 export { collectGarbageNow, tuneHeapForEdge } from './heap.js';
+export {
+  HistoryStore,
+  DEFAULT_HISTORY_LAYOUT,
+  type HistoryLayout,
+  type HistoryEvent,
+  type Bucket,
+} from './history/history-store.js';
+export { HistoryRecorder, type HistoryRecorderOptions } from './history/history-recorder.js';
+export { queryHistory, MAX_HISTORY_STEPS, type HistoryPoint, type HistoryQuery } from './history/history-query.js';

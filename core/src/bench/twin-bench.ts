@@ -8,11 +8,12 @@
  *
  *   npm run bench:twin -- [--devices 1000] [--props 10] [--rate 10000 | --window 50] [--seconds 10] [--warmup 3]
  *                         [--mappers 10] [--broker mosquitto|embedded|mqtt://host:port]
- *                         [--node-flags "--cpu-prof ..."]
+ *                         [--node-flags "--cpu-prof ..."] [--edge-flags "--history-retention 0"]
  *
  * --broker mosquitto (default) starts Mosquitto and runs edgecore with --mqtt-url; `embedded`
  * uses edgecore's own aedes broker, so edgecore's figures then include the broker's work.
- * --node-flags are given to edgecore's node (e.g. --cpu-prof to profile it under this load).
+ * --node-flags are given to edgecore's node (e.g. --cpu-prof to profile it under this load);
+ * --edge-flags to `edgetwin edge` (e.g. --history-retention 0 to compare without the history).
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     broker: { type: 'string', default: 'mosquitto' },
     warmup: { type: 'string', default: '3' },
     'node-flags': { type: 'string', default: '' },
+    'edge-flags': { type: 'string', default: '' },
     load: { type: 'string' },
   },
 });
@@ -137,6 +139,7 @@ async function main(): Promise<void> {
     '--log-level',
     'warn',
     ...brokerFlags,
+    ...args['edge-flags'].split(' ').filter(Boolean),
   ];
   const edgecore: ChildProcess = spawn(process.execPath, edgecoreArgs, { stdio: ['ignore', 'inherit', 'inherit'] });
   const pid = edgecore.pid!;

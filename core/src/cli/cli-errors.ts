@@ -9,3 +9,10 @@ export function parsePort(flag: string, value: string): number {
     throw new CliError(`${flag} ${value}: expected a port number 0-65535`);
   return n;
 }
+
+/** A number of hours (0 or more), as milliseconds. */
+export function parseHours(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new CliError(`${flag} ${value}: expected a number of hours (0 or more)`);
+  return Math.round(n * 3_600_000);
+}

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { stat } from 'node:fs/promises';
 import { EdgeCore } from '../edge/edgecore.js';
 import { createLogger } from './logger.js';
-import { CliError, parsePort } from './cli-errors.js';
+import { CliError, parseHours, parsePort } from './cli-errors.js';
 
 export const EDGE_HELP = `Usage: edgetwin edge [options]
 
@@ -28,6 +28,8 @@ Options:
   --http-port N        Port of the HTTP API on 127.0.0.1.          (default: 8080)
   --http-host ADDR     Address the HTTP API binds to.              (default: 127.0.0.1)
   --data-topic-base T  Base of the data topics for edge apps.      (default: devices)
+  --history-retention H  Hours of reported values kept for the console's charts; 0 keeps
+                       no history.                                 (default: 24)
   --no-mappers         Do not start mapper processes (run them standalone instead).
   --pods DIR           Run the Pod manifests in DIR on this node (static pods; watched).
   --runtime R          Pod runtime: containerd, process or auto.   (default: auto)
@@ -57,6 +59,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
       'http-host': { type: 'string', default: '127.0.0.1' },
       'data-topic-base': { type: 'string', default: 'devices' },
       'no-mappers': { type: 'boolean', default: false },
+      'history-retention': { type: 'string', default: '24' },
       pods: { type: 'string' },
       cloud: { type: 'string' },
       token: { type: 'string' },
@@ -91,6 +94,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     httpHost: values['http-host'],
     dataTopicBase: values['data-topic-base'],
     mappers: !values['no-mappers'],
+    historyRetentionMs: parseHours('--history-retention', values['history-retention']),
     podsDir: values.pods === undefined ? undefined : resolve(values.pods),
     podRuntime: parseRuntime(values.runtime),
     containerdAddress: values['containerd-address'],

@@ -9,6 +9,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
+  HistoryRecorder,
+  HistoryStore,
   MetricsRegistry,
   TwinMqttHandler,
   TwinService,
@@ -57,11 +59,15 @@ export interface EdgeCoreOptions {
   cloudCa?: string | undefined;
   /** Heartbeat interval on the cloud link (default 15 s). */
   cloudKeepaliveMs?: number;
+  /** How long reported values are kept in the history (default 24 h; 0: no history). */
+  historyRetentionMs?: number;
 }
 
 export class EdgeCore {
   private store: TwinStore | undefined;
   twin: TwinService | undefined;
+  private history: HistoryStore | undefined;
+  private recorder: HistoryRecorder | undefined;
   private broker: EmbeddedBroker | undefined;
   private client: MqttConnection | undefined;
   private handler: TwinMqttHandler | undefined;
@@ -85,6 +91,14 @@ export class EdgeCore {
     const twin = new TwinService({ store: this.store, logger, nodeName });
     this.twin = twin;
     await twin.start();
+    if (this.opts.historyRetentionMs !== 0) {
+      this.history = new HistoryStore({
+        file: join(this.opts.dataDir, 'history.db'),
+        ...(this.opts.historyRetentionMs ? { layout: { retentionMs: this.opts.historyRetentionMs } } : {}),
+      });
+      this.recorder = new HistoryRecorder({ twin, store: this.history, logger });
+      this.recorder.start();
+    }
 
     if (this.opts.mqttUrl) {
       this.mqttUrl = this.opts.mqttUrl;
@@ -162,6 +176,7 @@ export class EdgeCore {
       twin,
       logger: logger.child({ module: 'http' }),
       metrics: this.metrics,
+      ...(this.history ? { history: this.history } : {}),
       ready: () => (client.connected ? true : 'not connected to the MQTT broker'),
     });
     const address = await this.http
@@ -210,6 +225,10 @@ export class EdgeCore {
     this.client = undefined;
     await this.broker?.stop();
     this.broker = undefined;
+    this.recorder?.stop();
+    this.recorder = undefined;
+    this.history?.close();
+    this.history = undefined;
     await this.twin?.stop();
     this.twin = undefined;
     this.store?.close();

@@ -14,6 +14,8 @@ import { installProblemHandlers, problem, sendProblem } from './problem.js';
 import { deviceRoutes } from './routes-devices.js';
 import { eventRoutes } from './routes-events.js';
 import { twinRoutes } from './routes-twin.js';
+import { historyRoutes } from './routes-history.js';
+import type { HistoryStore } from '../history/history-store.js';
 import { HealthSchema, ProblemSchema } from './schemas.js';
 
 export interface HttpApiOptions {
@@ -30,6 +32,8 @@ export interface HttpApiOptions {
   sseHeartbeatMs?: number;
   /** Largest request body (default VALUE_LIMITS.maxPayloadBytes, 256 KiB); larger ones get 413. */
   maxBodyBytes?: number;
+  /** Serves the history routes when given. */
+  history?: HistoryStore;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -109,6 +113,7 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
     (api, _o, done) => {
       deviceRoutes(api, opts.twin);
       twinRoutes(api, opts.twin);
+      if (opts.history) historyRoutes(api, opts.twin, opts.history);
       eventRoutes(api, opts.twin, journal, { heartbeatMs: opts.sseHeartbeatMs ?? 15_000 });
       common(api, false);
       done();
