@@ -9,7 +9,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.lint.json'],
+        project: ['./tsconfig.lint.json', './console/web/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -52,7 +52,7 @@ beforeAll(async () => {
     await reports;
     clock.advance(20_000);
   }
-  recorder.flush();
+  recorder.flush(true);
   app = await createHttpApi({ twin, logger, metrics: new MetricsRegistry(), history });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();

@@ -24,6 +24,8 @@ import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
 import type { MapperCommand } from '../supervisor/mapper-commands.js';
 import { DeviceDirectorySync } from './device-sync.js';
+import { consoleRoutes } from './console-routes.js';
+import { nodeRoutes } from './node-routes.js';
 import type { PodAgent } from '../agent/index.js';
 import type { EdgeCloudSync } from '../hub/edge-cloud-sync.js';
 import type { StdioOptions } from 'node:child_process';
@@ -177,8 +179,15 @@ export class EdgeCore {
       logger: logger.child({ module: 'http' }),
       metrics: this.metrics,
       ...(this.history ? { history: this.history } : {}),
+      routes: (api) =>
+        nodeRoutes(api, {
+          nodeName,
+          mappers: () => this.supervisor?.status() ?? [],
+          problems: () => this.devices?.problems ?? [],
+        }),
       ready: () => (client.connected ? true : 'not connected to the MQTT broker'),
     });
+    consoleRoutes(this.http);
     const address = await this.http
       .listen({ port: this.opts.httpPort, host: this.opts.httpHost ?? '127.0.0.1' })
       .catch((err: NodeJS.ErrnoException) => {

@@ -26,6 +26,8 @@ export interface MapperProcessStatus {
   pid: number | undefined;
   restarts: number;
   state: 'running' | 'backoff' | 'stopped' | 'unavailable';
+  /** Why the process last ended or failed to start. */
+  lastError?: string;
 }
 
 interface Entry {
@@ -37,6 +39,7 @@ interface Entry {
   backoff: Backoff;
   timer: NodeJS.Timeout | undefined;
   wanted: boolean;
+  lastError: string | undefined;
 }
 
 export class MapperSupervisor {
@@ -61,6 +64,7 @@ export class MapperSupervisor {
         backoff: new Backoff({ initialMs: 1000, maxMs: 60_000 }),
         timer: undefined,
         wanted: true,
+        lastError: command ? undefined : `no mapper is installed for protocol "${protocol}"`,
       };
       this.entries.set(protocol, entry);
       if (!command) {
@@ -86,6 +90,7 @@ export class MapperSupervisor {
       pid: e.child?.pid,
       restarts: e.restarts,
       state: !e.command ? 'unavailable' : e.child ? 'running' : e.timer ? 'backoff' : 'stopped',
+      ...(e.lastError !== undefined ? { lastError: e.lastError } : {}),
     }));
   }
 
@@ -106,10 +111,14 @@ export class MapperSupervisor {
     entry.child = child;
     entry.startedAt = Date.now();
     log.info({ pid: child.pid }, `mapper for ${entry.protocol} started`);
-    child.on('error', (err) => log.error({ err }, 'mapper process failed to start'));
+    child.on('error', (err) => {
+      entry.lastError = `failed to start ${cmd.command}: ${err.message}`;
+      log.error({ err }, 'mapper process failed to start');
+    });
     child.on('exit', (code, signal) => {
       if (entry.child === child) entry.child = undefined;
       if (this.stopping || !entry.wanted) return;
+      entry.lastError = `exited ${signal ? `on ${signal}` : `with code ${code}`} at ${new Date().toISOString()}`;
       if (Date.now() - entry.startedAt > (this.opts.stableAfterMs ?? 30_000)) entry.backoff.reset();
       const delay = entry.backoff.next();
       entry.restarts++;

@@ -1,8 +1,10 @@
 /**
  * Records the twin's changes into the history store, off the twin's commit path: a `change`
  * listener folds each reported number (booleans as 0/1) into the open fine bucket of its series
- * in memory, and a timer writes the buckets and events in one transaction every `flushMs`. The
- * buffer is bounded (`maxBuffered` buckets and events); beyond it, values are dropped and counted.
+ * in memory, and a timer writes the buckets that have closed, and the events, in one transaction
+ * every `flushMs` (so a series costs at most one row write per fine bucket, however fast it
+ * reports; open buckets are written at stop()). The buffer is bounded (`maxBuffered` buckets and
+ * events); beyond it, values are dropped and counted.
  */
 import type { Logger } from 'pino';
 import { errorMessage, systemClock, type Clock, type ClockTimer } from '@edgetwin/sdk';
@@ -32,7 +34,9 @@ interface Open {
 export class HistoryRecorder {
   private readonly clock: Clock;
   private readonly log: Logger;
-  private open = new Map<string, Open>();
+  /** Open buckets by device, then property. */
+  private open = new Map<string, Map<string, Open>>();
+  private openCount = 0;
   private closed: Open[] = [];
   private events: HistoryEvent[] = [];
   private flushTimer: ClockTimer | undefined;
@@ -72,7 +76,7 @@ export class HistoryRecorder {
   }
 
   private get buffered(): number {
-    return this.open.size + this.closed.length + this.events.length;
+    return this.openCount + this.closed.length + this.events.length;
   }
 
   private event(e: HistoryEvent): void {
@@ -83,8 +87,9 @@ export class HistoryRecorder {
   private add(device: string, prop: string, at: number, v: number): void {
     const fineMs = this.opts.store.layout.fineMs;
     const t = at - (at % fineMs);
-    const key = `${device}\0${prop}`;
-    const o = this.open.get(key);
+    let props = this.open.get(device);
+    if (!props) this.open.set(device, (props = new Map()));
+    const o = props.get(prop);
     if (o && o.bucket.t === t) {
       const b = o.bucket;
       if (v < b.min) b.min = v;
@@ -99,7 +104,8 @@ export class HistoryRecorder {
       return;
     }
     if (o) this.closed.push(o);
-    this.open.set(key, { device, prop, bucket: { t, min: v, max: v, sum: v, n: 1, last: v } });
+    else this.openCount++;
+    props.set(prop, { device, prop, bucket: { t, min: v, max: v, sum: v, n: 1, last: v } });
   }
 
   start(): void {
@@ -124,14 +130,24 @@ export class HistoryRecorder {
     }, this.opts.compactMs ?? 60_000);
   }
 
-  /** Writes what is buffered now. */
-  flush(): void {
+  /** Writes the closed buckets and the events now; with `all`, the open buckets too. */
+  flush(all = false): void {
     if (this.buffered === 0) return;
-    const buckets = [...this.closed, ...this.open.values()];
+    const buckets = this.closed;
+    const openUntil = this.clock.now() - this.opts.store.layout.fineMs;
+    for (const [device, props] of this.open) {
+      for (const [prop, o] of props) {
+        if (!all && o.bucket.t > openUntil) continue;
+        buckets.push(o);
+        props.delete(prop);
+        this.openCount--;
+      }
+      if (props.size === 0) this.open.delete(device);
+    }
     const events = this.events;
-    this.open = new Map();
     this.closed = [];
     this.events = [];
+    if (buckets.length === 0 && events.length === 0) return;
     try {
       this.opts.store.write(buckets, events);
     } catch (err) {
@@ -157,6 +173,6 @@ export class HistoryRecorder {
     if (this.flushTimer) this.clock.clearTimeout(this.flushTimer);
     if (this.compactTimer) this.clock.clearTimeout(this.compactTimer);
     this.flushTimer = this.compactTimer = undefined;
-    this.flush();
+    this.flush(true);
   }
 }

@@ -15,6 +15,7 @@ import { deviceRoutes } from './routes-devices.js';
 import { eventRoutes } from './routes-events.js';
 import { twinRoutes } from './routes-twin.js';
 import { historyRoutes } from './routes-history.js';
+import { twinStreamRoutes } from './routes-twin-stream.js';
 import type { HistoryStore } from '../history/history-store.js';
 import { HealthSchema, ProblemSchema } from './schemas.js';
 
@@ -34,6 +35,8 @@ export interface HttpApiOptions {
   maxBodyBytes?: number;
   /** Serves the history routes when given. */
   history?: HistoryStore;
+  /** More routes under /api/v1, registered in the API's own context (its hooks apply to them). */
+  routes?: (api: FastifyInstance) => void;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -115,6 +118,8 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
       twinRoutes(api, opts.twin);
       if (opts.history) historyRoutes(api, opts.twin, opts.history);
       eventRoutes(api, opts.twin, journal, { heartbeatMs: opts.sseHeartbeatMs ?? 15_000 });
+      twinStreamRoutes(api, opts.twin, { heartbeatMs: opts.sseHeartbeatMs ?? 15_000, intervalMs: 500 });
+      opts.routes?.(api);
       common(api, false);
       done();
     },

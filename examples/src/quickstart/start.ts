@@ -11,7 +11,7 @@ import { EdgeCore } from '@edgetwin/core';
 import { startModbusSimulator } from '@edgetwin/mapper-modbus';
 import { defaultPkiDir, startOpcuaSimulator, trustServerCertificate } from '@edgetwin/mapper-opcua';
 import { startZnpEmulator } from '@edgetwin/mapper-zigbee/emulator';
-import { printTour } from './tour.js';
+import { printConsole, printTour } from './tour.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 const here = resolve(root, 'examples/quickstart');
@@ -82,6 +82,7 @@ async function startSimulators(dataDir: string): Promise<{ stop(): Promise<void>
 }
 
 async function main(): Promise<void> {
+  printConsole(`http://127.0.0.1:${ports.http}`);
   console.log('Starting the EdgeTwin quickstart ...');
   const dataDir = resolve(process.env.EDGETWIN_DATA_DIR ?? resolve(root, '.data/quickstart'));
   await mkdir(dataDir, { recursive: true });
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
     throw err;
   }
   console.log(`  edgecore                HTTP ${core.httpUrl}   MQTT ${core.mqttUrl}   node quickstart-node`);
+  printConsole(core.httpUrl);
   printTour(ports);
 
   const signal = await new Promise<string>((done) => {

@@ -1,4 +1,10 @@
 /** The "what to try" text the quickstart prints; the same commands are in the root README. */
+
+/** The console's address: the first thing the quickstart prints, and again once everything runs. */
+export function printConsole(httpUrl: string): void {
+  console.log(`\n  Console: open ${httpUrl}/ in a browser (devices, live values, history, mappers)\n`);
+}
+
 export function printTour(ports: { http: number; mqtt: number; modbus: number }): void {
   const api = `http://127.0.0.1:${ports.http}/api/v1`;
   const mq = `-h 127.0.0.1 -p ${ports.mqtt}`;
