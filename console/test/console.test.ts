@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The console in a real browser (Debian's chromium through playwright-core) against the
  * quickstart: a real edgecore with the supervised mappers and the simulated devices. What a user
@@ -98,18 +97,12 @@ describe('the web console', () => {
   it.skipIf(skip)('a live value changes on screen without a reload', async () => {
     await page.goto(`${base()}/#/devices/default/thermostat-1`);
     const humidity = page.getByTestId('value-humidity');
-    await page.waitForFunction(() =>
-      /\d/.test(document.querySelector('[data-testid="value-humidity"]')?.textContent ?? ''),
-    );
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
-    const before = await humidity.textContent();
+    await humidity.filter({ hasText: /\d/ }).waitFor();
+    await page.evaluate('window.marker = 42');
+    const before = (await humidity.textContent()) ?? '';
     // The simulator moves humidity every 2 s; the page hears it over server-sent events.
-    await page.waitForFunction(
-      (b) => document.querySelector('[data-testid="value-humidity"]')?.textContent !== b,
-      before,
-      { timeout: 30_000 },
-    );
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    await humidity.filter({ hasNotText: before }).waitFor({ timeout: 30_000 });
+    expect(await page.evaluate('window.marker')).toBe(42);
   });
 
   it.skipIf(skip)('setting the setpoint in the form writes the holding register', async () => {
@@ -144,19 +137,19 @@ describe('the web console', () => {
   });
 
   it.skipIf(skip)('the history chart draws points for a property', async () => {
+    await page.goto(`${base()}/#/devices/default/thermostat-1`);
     const chart = page.getByTestId('chart-humidity');
+    await chart.waitFor();
     // History is written when a 10 s bucket closes; the chart reloads every 10 s.
-    await page.waitForFunction(
-      () => Number(document.querySelector('[data-testid="chart-humidity"]')?.getAttribute('data-points')) >= 2,
-      undefined,
-      { timeout: 60_000 },
-    );
-    const blue = await chart.locator('canvas').evaluate((c: HTMLCanvasElement) => {
-      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    await waitFor(async () => Number(await chart.getAttribute('data-points')) >= 2, 60_000, 'history points');
+    // Pixels of the avg line's blue (#2563eb) drawn on uPlot's canvas.
+    const blue = await page.evaluate(`(() => {
+      const c = document.querySelector('[data-testid="chart-humidity"] canvas');
+      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       let n = 0;
-      for (let i = 0; i < px.length; i += 4) if (px[i + 2]! > 180 && px[i]! < 90 && px[i + 3]! > 200) n++;
+      for (let i = 0; i < px.length; i += 4) if (px[i + 2] > 180 && px[i] < 90 && px[i + 3] > 200) n++;
       return n;
-    });
+    })()`);
     expect(blue).toBeGreaterThan(20);
     await chart.screenshot({
       path: join(resolve(import.meta.dirname, '../../.ci-out/screenshots'), 'console-chart.png'),
@@ -196,7 +189,7 @@ describe('the web console', () => {
     await page.goto(`${base()}/`);
     await page.locator('tr[data-device="default/thermostat-1"]').waitFor();
     // Cards, not a table wider than the screen.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await screenshot(page, 'console-phone');
   });
 });

@@ -88,7 +88,7 @@ export class HistoryRecorder {
     const fineMs = this.opts.store.layout.fineMs;
     const t = at - (at % fineMs);
     let props = this.open.get(device);
-    if (!props) this.open.set(device, (props = new Map()));
+    if (!props) this.open.set(device, (props = new Map<string, Open>()));
     const o = props.get(prop);
     if (o && o.bucket.t === t) {
       const b = o.bucket;
