@@ -31,6 +31,10 @@ Options:
   --history-retention H  Hours of reported values kept for the console's charts; 0 keeps
                        no history.                                 (default: 24)
   --no-mappers         Do not start mapper processes (run them standalone instead).
+  --dmi-socket PATH    KubeEdge's DMI (gRPC v1beta1) for mapper-framework mappers, on this unix
+                       socket (mode 0660); KubeEdge's own path is /etc/kubeedge/dmi.sock.
+                                                        (default: DATA-DIR/dmi/dmi.sock)
+  --no-dmi             Do not serve DMI.
   --pods DIR           Run the Pod manifests in DIR on this node (static pods; watched).
   --runtime R          Pod runtime: containerd, process or auto.   (default: auto)
   --containerd-address PATH  containerd's socket.   (default: /run/containerd/containerd.sock)
@@ -60,6 +64,8 @@ export async function edgeCommand(argv: string[]): Promise<number> {
       'data-topic-base': { type: 'string', default: 'devices' },
       'no-mappers': { type: 'boolean', default: false },
       'history-retention': { type: 'string', default: '24' },
+      'dmi-socket': { type: 'string' },
+      'no-dmi': { type: 'boolean', default: false },
       pods: { type: 'string' },
       cloud: { type: 'string' },
       token: { type: 'string' },
@@ -95,6 +101,11 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     dataTopicBase: values['data-topic-base'],
     mappers: !values['no-mappers'],
     historyRetentionMs: parseHours('--history-retention', values['history-retention']),
+    dmiSocket: values['no-dmi']
+      ? false
+      : values['dmi-socket'] === undefined
+        ? undefined
+        : resolve(values['dmi-socket']),
     podsDir: values.pods === undefined ? undefined : resolve(values.pods),
     podRuntime: parseRuntime(values.runtime),
     containerdAddress: values['containerd-address'],

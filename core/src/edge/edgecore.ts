@@ -26,6 +26,7 @@ import type { MapperCommand } from '../supervisor/mapper-commands.js';
 import { DeviceDirectorySync } from './device-sync.js';
 import { consoleRoutes } from './console-routes.js';
 import { nodeRoutes } from './node-routes.js';
+import type { DmiServer } from '../dmi/dmi-server.js';
 import type { PodAgent } from '../agent/index.js';
 import type { EdgeCloudSync } from '../hub/edge-cloud-sync.js';
 import type { StdioOptions } from 'node:child_process';
@@ -46,6 +47,8 @@ export interface EdgeCoreOptions {
   dataTopicBase?: string;
   /** Start and supervise mapper processes (default true). */
   mappers?: boolean;
+  /** KubeEdge DMI socket (default `<dataDir>/dmi/dmi.sock`); false serves no DMI. */
+  dmiSocket?: string | false | undefined;
   mapperCommands?: Record<string, MapperCommand>;
   mapperStdio?: StdioOptions;
   /** Static pod manifests (like kubelet's static pods); enables the pod agent. */
@@ -76,6 +79,7 @@ export class EdgeCore {
   private http: Awaited<ReturnType<typeof createHttpApi>> | undefined;
   devices: DeviceDirectorySync | undefined;
   private supervisor: MapperSupervisor | undefined;
+  dmi: DmiServer | undefined;
   agent: PodAgent | undefined;
   cloud: EdgeCloudSync | undefined;
   readonly metrics = new MetricsRegistry();
@@ -173,6 +177,17 @@ export class EdgeCore {
       await this.devices.start();
     }
 
+    if (this.opts.dmiSocket !== false) {
+      const { DMI_STATE_FILE, DmiServer, defaultDmiSocket } = await import('../dmi/dmi-server.js');
+      this.dmi = new DmiServer({
+        socketPath: this.opts.dmiSocket ?? defaultDmiSocket(this.opts.dataDir),
+        stateFile: join(this.opts.dataDir, DMI_STATE_FILE),
+        twin,
+        logger,
+      });
+      await this.dmi.start();
+    }
+
     const client = this.client;
     this.http = await createHttpApi({
       twin,
@@ -219,6 +234,8 @@ export class EdgeCore {
     const log = this.opts.logger;
     await this.http?.close();
     this.http = undefined;
+    await this.dmi?.stop();
+    this.dmi = undefined;
     await this.devices?.stop();
     this.devices = undefined;
     await this.cloud?.stop();

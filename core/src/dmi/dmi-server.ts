@@ -1,0 +1,257 @@
+/**
+ * edgecore's DMI server: KubeEdge's DeviceManagerService v1beta1 on a unix socket (mode 0660, in a
+ * directory of mode 0750, so only the edge's user and group reach it). Mappers register
+ * (MapperRegister answers with the devices and models of their protocol on this node), report twins
+ * (ReportDeviceStatus) and states (ReportDeviceStates); edgecore calls each mapper's
+ * DeviceMapperService through a MapperLink when devices or desired values change.
+ * Better than KubeEdge's: registrations are kept in the data dir and survive a restart (edgecore
+ * brings each mapper up to date when it starts); a second live mapper for a protocol is refused.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmod } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { EdgeTwinError, errorMessage, isEdgeTwinError, modelKey, type ResolvedDevice } from '@edgetwin/sdk';
+import type { ReportInput, TwinService, TwinChangeEvent } from '@edgetwin/device-twin';
+import { toPbDevice, toPbModel } from './convert.js';
+import { dmiServices } from './dmi-proto.js';
+import { MapperLink, type DesiredDevice, type Registration } from './mapper-link.js';
+
+export interface DmiServerOptions {
+  socketPath: string;
+  /** Where registrations are kept (a JSON file, mode 0600). */
+  stateFile: string;
+  twin: TwinService;
+  logger: Logger;
+}
+
+interface MapperInfo {
+  name: string;
+  version: string;
+  api_version: string;
+  protocol: string;
+  address: Buffer;
+  state: string;
+}
+
+interface PbTwin {
+  propertyName: string;
+  reported?: { value: string; metadata: Record<string, string> };
+}
+
+/** mapper-framework's states, as edgecore's: "disconnected" is offline; the rest are twin states. */
+const STATES: Record<string, string> = { disconnected: 'offline' };
+
+export class DmiServer {
+  private server: grpc.Server | undefined;
+  readonly links = new Map<string, MapperLink>();
+  private readonly log: Logger;
+  private readonly onChange = (ev: TwinChangeEvent) => {
+    if (ev.kind !== 'desired') return;
+    const protocol = this.opts.twin.getDevice(ev.id)?.protocolName;
+    if (protocol) void this.links.get(protocol)?.syncDevice(ev.id);
+  };
+  private readonly onMembership = () => {
+    for (const link of this.links.values()) void link.syncAll();
+  };
+
+  constructor(private readonly opts: DmiServerOptions) {
+    this.log = opts.logger.child({ module: 'dmi' });
+  }
+
+  async start(): Promise<void> {
+    const dir = dirname(this.opts.socketPath);
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    chmodSync(dir, 0o750);
+    rmSync(this.opts.socketPath, { force: true }); // a socket left by a killed edgecore
+    const server = new grpc.Server();
+    server.addService(dmiServices().manager, {
+      MapperRegister: this.handler((req: { withData: boolean; mapper?: MapperInfo }) => this.register(req)),
+      ReportDeviceStatus: this.handler(
+        (req: { deviceName: string; deviceNamespace: string; reportedDevice?: { twins: PbTwin[] } }) =>
+          this.reportStatus(req),
+      ),
+      ReportDeviceStates: this.handler((req: { deviceName: string; deviceNamespace: string; state: string }) =>
+        this.reportStates(req),
+      ),
+    });
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(`unix:${this.opts.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err
+          ? reject(
+              new EdgeTwinError('ET_CONFIG_INVALID', `DMI socket ${this.opts.socketPath}: ${err.message}`, {
+                cause: err,
+              }),
+            )
+          : resolve(),
+      ),
+    );
+    chmodSync(this.opts.socketPath, 0o660);
+    this.server = server;
+    for (const reg of this.loadRegistrations()) this.link(reg);
+    this.opts.twin.on('change', this.onChange);
+    this.opts.twin.on('membership', this.onMembership);
+    for (const link of this.links.values()) void link.syncAll(); // the mapper may have missed changes
+    this.log.info({ socket: this.opts.socketPath, mappers: [...this.links.keys()] }, 'DMI server listening');
+  }
+
+  async stop(): Promise<void> {
+    this.opts.twin.off('change', this.onChange);
+    this.opts.twin.off('membership', this.onMembership);
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    rmSync(this.opts.socketPath, { force: true });
+  }
+
+  /** The devices of a protocol on this node, as DMI messages with their current desired values. */
+  private devicesOf(protocol: string): DesiredDevice[] {
+    const twin = this.opts.twin;
+    return twin
+      .listDevices()
+      .filter((d) => d.protocolName === protocol)
+      .map((d: ResolvedDevice) => ({
+        id: d.id,
+        modelId: modelKey(d.namespace, d.model.metadata.name),
+        device: toPbDevice(d, twin.getTwin(d.id)?.desired ?? {}),
+        model: toPbModel(d.model),
+      }));
+  }
+
+  private link(reg: Registration): MapperLink {
+    this.links.get(reg.protocol)?.close();
+    const link = new MapperLink(
+      reg,
+      () => this.devicesOf(reg.protocol),
+      () => this.saveRegistrations(),
+      this.log.child({ mapper: reg.name, protocol: reg.protocol }),
+    );
+    this.links.set(reg.protocol, link);
+    return link;
+  }
+
+  private async register(req: { withData: boolean; mapper?: MapperInfo }) {
+    const m = req.mapper;
+    const address = m ? Buffer.from(m.address).toString('utf8') : '';
+    if (!m?.protocol) throw invalid('MapperRegister needs mapper.protocol (the protocolName of the devices it serves)');
+    if (!address) throw invalid(`mapper ${m.name}: MapperRegister needs mapper.address (its unix socket)`);
+    const existing = this.links.get(m.protocol);
+    if (existing && existing.reg.address !== address && (await existing.alive())) {
+      throw new GrpcError(
+        grpc.status.ALREADY_EXISTS,
+        `a mapper for protocol "${m.protocol}" is already registered and running (${existing.reg.name} at ${existing.reg.address}); stop it before starting ${m.name} at ${address}`,
+      );
+    }
+    const reg: Registration = {
+      protocol: m.protocol,
+      name: m.name,
+      version: m.version,
+      apiVersion: m.api_version,
+      address,
+      sent: {},
+      models: [],
+    };
+    const link = this.link(reg);
+    const devices = this.devicesOf(m.protocol);
+    this.log.info({ mapper: m.name, protocol: m.protocol, address, devices: devices.length }, 'mapper registered');
+    if (!req.withData) {
+      this.saveRegistrations();
+      void link.syncAll(); // it asked for nothing: it gets its devices through RegisterDevice
+      return { modelList: [], deviceList: [] };
+    }
+    link.markSent(devices);
+    const models = new Map(devices.map((d) => [d.modelId, d.model]));
+    return { modelList: [...models.values()], deviceList: devices.map((d) => d.device) };
+  }
+
+  private async reportStatus(req: {
+    deviceName: string;
+    deviceNamespace: string;
+    reportedDevice?: { twins: PbTwin[] };
+  }) {
+    const id = `${req.deviceNamespace || 'default'}/${req.deviceName}`;
+    const values: Record<string, ReportInput> = {};
+    for (const t of req.reportedDevice?.twins ?? []) {
+      if (!t.reported) continue;
+      const r: ReportInput = { value: t.reported.value };
+      const ts = Number(t.reported.metadata?.timestamp);
+      if (Number.isFinite(ts) && ts > 0) r.sourceTime = ts;
+      const quality = t.reported.metadata?.quality;
+      if (quality) r.quality = quality;
+      values[t.propertyName] = r;
+    }
+    if (Object.keys(values).length === 0) throw invalid(`ReportDeviceStatus for ${id} carries no reported twin`);
+    await this.opts.twin.report(id, values, { cause: 'dmi' });
+    return {};
+  }
+
+  private async reportStates(req: { deviceName: string; deviceNamespace: string; state: string }) {
+    const id = `${req.deviceNamespace || 'default'}/${req.deviceName}`;
+    const state = req.state.toLowerCase();
+    await this.opts.twin.setState(id, STATES[state] ?? state, { cause: 'dmi' });
+    return {};
+  }
+
+  /** A unary handler: answers with the result, or a gRPC status that says what was wrong. */
+  private handler<Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      fn(call.request).then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const e = toGrpcError(err);
+          if (e.code === grpc.status.INTERNAL) this.log.error({ err: errorMessage(err) }, 'DMI request failed');
+          callback(e);
+        },
+      );
+    };
+  }
+
+  private loadRegistrations(): Registration[] {
+    if (!existsSync(this.opts.stateFile)) return [];
+    try {
+      return (JSON.parse(readFileSync(this.opts.stateFile, 'utf8')) as { mappers: Registration[] }).mappers;
+    } catch (err) {
+      this.log.warn(
+        { file: this.opts.stateFile, err: errorMessage(err) },
+        'DMI registrations unreadable; mappers must register again',
+      );
+      return [];
+    }
+  }
+
+  private saveRegistrations(): void {
+    const mappers = [...this.links.values()].map((l) => l.reg);
+    writeFileSync(this.opts.stateFile, JSON.stringify({ mappers }), { mode: 0o600 });
+    chmod(this.opts.stateFile, 0o600, () => undefined);
+  }
+}
+
+class GrpcError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    readonly details: string,
+  ) {
+    super(details);
+  }
+}
+
+const invalid = (details: string) => new GrpcError(grpc.status.INVALID_ARGUMENT, details);
+
+function toGrpcError(err: unknown): Partial<grpc.ServiceError> & { code: grpc.status } {
+  if (err instanceof GrpcError) return { code: err.code, details: err.details, message: err.details };
+  if (isEdgeTwinError(err)) {
+    const code =
+      err.code === 'ET_NOT_FOUND'
+        ? grpc.status.NOT_FOUND
+        : err.code === 'ET_UNAVAILABLE'
+          ? grpc.status.UNAVAILABLE
+          : grpc.status.INVALID_ARGUMENT;
+    return { code, details: `${err.code}: ${err.message}`, message: err.message };
+  }
+  return { code: grpc.status.INTERNAL, details: errorMessage(err), message: errorMessage(err) };
+}
+
+export const DMI_STATE_FILE = 'dmi-mappers.json';
+export const defaultDmiSocket = (dataDir: string) => join(dataDir, 'dmi', 'dmi.sock');
