@@ -19,7 +19,7 @@ import {
   openTwinStore,
   type TwinStore,
 } from '@edgetwin/device-twin';
-import { EdgeTwinError, MqttConnection, MqttError } from '@edgetwin/sdk';
+import { EdgeTwinError, MqttConnection, MqttError, errorMessage } from '@edgetwin/sdk';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
 import type { MapperCommand } from '../supervisor/mapper-commands.js';
@@ -133,6 +133,7 @@ export class EdgeCore {
         dataDir: this.opts.dataDir,
         ...(this.opts.mapperCommands ? { commands: this.opts.mapperCommands } : {}),
         ...(this.opts.mapperStdio ? { stdio: this.opts.mapperStdio } : {}),
+        onExit: (protocol) => this.mapperExited(protocol),
       });
     }
     const onProtocols = (protocols: Set<string>) => this.supervisor?.setProtocols(protocols);
@@ -230,6 +231,23 @@ export class EdgeCore {
   }
 
   /** Stops everything; safe to call twice and after a failed start. */
+  /**
+   * A supervised mapper died: nothing reports for its devices any more, so they are shown offline
+   * until the restarted mapper has its specs and says otherwise (a killed mapper says nothing).
+   */
+  private mapperExited(protocol: string): void {
+    const twin = this.twin;
+    if (!twin) return;
+    for (const d of twin.listDevices()) {
+      if (d.protocolName !== protocol || twin.getTwin(d.id)?.state === 'offline') continue;
+      twin
+        .setState(d.id, 'offline', { cause: `mapper-${protocol}-exited` })
+        .catch((err: unknown) =>
+          this.opts.logger.warn({ device: d.id, err: errorMessage(err) }, 'could not mark the device offline'),
+        );
+    }
+  }
+
   async stop(): Promise<void> {
     const log = this.opts.logger;
     await this.http?.close();

@@ -19,6 +19,8 @@ export interface MapperSupervisorOptions {
   /** A process that ran this long before exiting resets the backoff (default 30 s). */
   stableAfterMs?: number;
   graceMs?: number;
+  /** A mapper process exited while it was wanted (it is restarted after backoff). */
+  onExit?: (protocol: string) => void;
 }
 
 export interface MapperProcessStatus {
@@ -119,6 +121,7 @@ export class MapperSupervisor {
       if (entry.child === child) entry.child = undefined;
       if (this.stopping || !entry.wanted) return;
       entry.lastError = `exited ${signal ? `on ${signal}` : `with code ${code}`} at ${new Date().toISOString()}`;
+      this.opts.onExit?.(entry.protocol);
       if (Date.now() - entry.startedAt > (this.opts.stableAfterMs ?? 30_000)) entry.backoff.reset();
       const delay = entry.backoff.next();
       entry.restarts++;

@@ -132,6 +132,20 @@ export class TwinMqttHandler {
       await this.stop();
       throw err;
     }
+    this.publishEverything();
+    this.client.on('connect', this.onReconnect);
+    this.log.info(
+      { filters: this.filters.length, devices: this.twin.listDevices().length },
+      'twin MQTT handler started',
+    );
+  }
+
+  /**
+   * Specs, data values and states (retained) and pending deltas of every device: at start, and
+   * after every reconnect, because a broker restarted without persistence has lost its retained
+   * messages and a mapper (re)starting then would find no spec.
+   */
+  private publishEverything(): void {
     const now = this.clock.now();
     for (const dev of this.twin.listDevices()) {
       this.publishSpec(dev);
@@ -141,16 +155,19 @@ export class TwinMqttHandler {
       // Desired values set while nobody was listening still reach the mapper.
       if (Object.keys(snap.delta).length > 0) this.pub.publish(hwTopics.twinUpdateDelta(dev), deltaOf(dev, snap, now));
     }
-    this.log.info(
-      { filters: this.filters.length, devices: this.twin.listDevices().length },
-      'twin MQTT handler started',
-    );
   }
+
+  private readonly onReconnect = (): void => {
+    if (!this.running) return;
+    this.log.info({ devices: this.twin.listDevices().length }, 'broker reconnected: publishing specs and states again');
+    this.publishEverything();
+  };
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.client.setMessageHandler(undefined);
+    this.client.off('connect', this.onReconnect);
     this.twin.off('change', this.onChange);
     this.twin.off('membership', this.onMembership);
     if (this.eventTimer) clearImmediate(this.eventTimer);
