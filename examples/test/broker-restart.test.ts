@@ -63,6 +63,7 @@ describe.skipIf(skip)('after Mosquitto restarts without persistence', () => {
   let edgecore: ChildProcess;
   let logs = '';
   let httpPort = 0;
+  let modbusPort = 0;
   const dir = mkdtempSync(join(tmpdir(), 'edgetwin-broker-restart-'));
   const twin = async () =>
     (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/devices/default/boiler/twin`)).json()) as Twin;
@@ -73,7 +74,8 @@ describe.skipIf(skip)('after Mosquitto restarts without persistence', () => {
     sim = await startModbusSimulator({
       slaves: [{ id: 5, holdingRegisters: [{ address: 102, name: 'target', type: 'uint16', value: 60 }] }],
     });
-    writeFileSync(join(dir, 'boiler.yaml'), yaml(sim.port));
+    modbusPort = sim.port ?? 0;
+    writeFileSync(join(dir, 'boiler.yaml'), yaml(modbusPort));
     httpPort = await freePort();
     edgecore = spawn(
       process.execPath,
@@ -137,7 +139,7 @@ describe.skipIf(skip)('after Mosquitto restarts without persistence', () => {
       // Meanwhile the device changes, seen by nobody but the device itself.
       await run(
         'mbpoll',
-        ['-m', 'tcp', '-p', String(sim.port), '-a', '5', '-0', '-r', '102', '-t', '4', '-1', '127.0.0.1', '77'],
+        ['-m', 'tcp', '-p', String(modbusPort), '-a', '5', '-0', '-r', '102', '-t', '4', '-1', '127.0.0.1', '77'],
         {
           timeout: 10_000,
         },
