@@ -1,12 +1,12 @@
 /**
  * Cloud-joined mode end to end, with the commands a user runs: `edgetwin cloud` against a real
- * Kubernetes API server (CRDs), `edgetwin cloud token create`, `edgetwin edge --cloud ... --token`
+ * Kubernetes API server (CRDs), `edgetwin cloud token create --node`, `edgetwin edge --cloud ... --token-file`
  * with its supervised Modbus mapper, and kubectl. A Device applied with kubectl reaches the edge
  * twin and its mapper; a desired value edited in Kubernetes reaches the register; reported values
  * reach the Device status.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -118,16 +118,18 @@ describe('cloud-joined mode with a real mapper', () => {
       'cloudcore',
     );
     const token = (
-      await run(process.execPath, [CLI, 'cloud', 'token', 'create', '--data-dir', cloudDir])
+      await run(process.execPath, [CLI, 'cloud', 'token', 'create', '--node', 'e2e-node', '--data-dir', cloudDir])
     ).stdout.trim();
     expect(token).toMatch(/^\S+$/);
+    const tokenFile = join(tmp('token'), 'join-token');
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     httpPort = await freePort();
     edge = daemon([
       'edge',
       '--cloud',
       `http://127.0.0.1:${cloudPort}`,
-      '--token',
-      token,
+      '--token-file',
+      tokenFile,
       '--node-name',
       'e2e-node',
       '--data-dir',

@@ -173,14 +173,22 @@ async function main(): Promise<void> {
     console.log(`  created ${work.length} Devices in Kubernetes: ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const store = new CloudStateStore(dataDir);
-    const joinToken = store.createJoinToken(3_600_000).token;
+    // Join tokens are single use: one per simulated node.
+    const joinTokens = Array.from(
+      { length: NODES },
+      (_, i) => store.createJoinToken(3_600_000, { node: nodeName(i) }).token,
+    );
     store.close();
     const port = await freePort();
     cloud = startCloudcore(kubeconfig, dataDir, port);
     await waitHealthy(port);
 
     for (let i = 0; i < NODES; i++) edges.push(new SimEdge(nodeName(i), port));
-    await pool(edges, 32, (e) => e.join(joinToken));
+    await pool(
+      edges.map((e, i) => [e, joinTokens[i]!] as const),
+      32,
+      ([e, t]) => e.join(t),
+    );
     const want = DEVICES + 1; // devices and their model
     t = performance.now();
     for (const e of edges) e.connect();

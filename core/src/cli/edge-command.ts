@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { EdgeCore } from '../edge/edgecore.js';
 import { createLogger } from './logger.js';
 import { CliError, parseHours, parsePort } from './cli-errors.js';
@@ -41,12 +41,17 @@ Options:
   --cloud URL          Join cloudcore (http(s)://HOST:PORT): devices and desired values then come
                        from Kubernetes instead of --devices, and the pods Kubernetes binds to this
                        node run here (with --pods too, if given).
-  --token TOKEN        Join token from "edgetwin cloud token create" (first connection only).
+  --token-file FILE    File holding the join token from "edgetwin cloud token create" (needed
+                       until the node has joined; over https the node then keeps a client
+                       certificate from cloudcore's CA in DATA-DIR/cloud-pki, renewed on its own).
+  --token TOKEN        The join token on the command line: visible to every local user in ps;
+                       prefer --token-file or EDGETWIN_JOIN_TOKEN.
   --cloud-ca FILE      PEM CA of cloudcore's TLS certificate.
   --log-level LEVEL    trace, debug, info, warn, error.            (default: info)
   -h, --help           Show this help.
 
-Environment: EDGETWIN_LOG_LEVEL sets the default log level.`;
+Environment: EDGETWIN_LOG_LEVEL sets the default log level; EDGETWIN_JOIN_TOKEN holds the join
+token (read once and removed from the environment the mappers and pods inherit).`;
 
 export async function edgeCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -69,6 +74,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
       pods: { type: 'string' },
       cloud: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       'cloud-ca': { type: 'string' },
       runtime: { type: 'string', default: 'auto' },
       'containerd-address': { type: 'string' },
@@ -88,6 +94,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
   if (!isDir && values.cloud === undefined)
     throw new CliError(`--devices ${devicesDir}: not a directory (create it, or point --devices at your YAML files)`);
   const logger = createLogger('edgecore', values['log-level']);
+  const cloudToken = await joinToken(values.token, values['token-file'], logger);
   const core = new EdgeCore({
     devicesDir,
     maxDevicesFileBytes: parseBytes('--max-devices-file-bytes', values['max-devices-file-bytes']),
@@ -110,7 +117,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     podRuntime: parseRuntime(values.runtime),
     containerdAddress: values['containerd-address'],
     cloudUrl: values.cloud,
-    cloudToken: values.token ?? process.env.EDGETWIN_JOIN_TOKEN,
+    cloudToken,
     cloudCa: values['cloud-ca'],
   });
   return runUntilSignal(core, logger);
@@ -143,6 +150,34 @@ export async function runUntilSignal(
   process.once(signal, () => process.exit(130));
   await daemon.stop();
   return 0;
+}
+
+/**
+ * The join token from --token-file, EDGETWIN_JOIN_TOKEN or --token (in that order). The variable
+ * is removed from this process's environment so that the processes edgecore starts do not inherit it.
+ */
+export async function joinToken(
+  argv: string | undefined,
+  file: string | undefined,
+  logger: { warn(msg: string): void },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
+  const fromEnv = env.EDGETWIN_JOIN_TOKEN;
+  delete env.EDGETWIN_JOIN_TOKEN;
+  if (file !== undefined) {
+    const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new CliError(`--token-file ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    });
+    const token = text.trim();
+    if (!token) throw new CliError(`--token-file ${file}: the file is empty`);
+    return token;
+  }
+  if (fromEnv) return fromEnv.trim();
+  if (argv !== undefined)
+    logger.warn(
+      '--token puts the join token on the command line, where every local user sees it (ps); use --token-file FILE or EDGETWIN_JOIN_TOKEN',
+    );
+  return argv;
 }
 
 function parseRuntime(value: string): 'containerd' | 'process' | 'auto' {

@@ -1,8 +1,10 @@
 /**
  * `edgetwin cloud ...`:
  *   edgetwin cloud [--kubeconfig FILE] [--port N] [--host H] [--data-dir DIR] [--tls-cert F --tls-key F]
- *                  [--node-grace-period 40s]
- *   edgetwin cloud token create [--ttl 24h] [--data-dir DIR]
+ *                  [--node-grace-period 40s] [--status-layout auto|device|devicestatus] [--node-cert-lifetime 365d]
+ *   edgetwin cloud token create [--node NAME [--replace]] [--ttl 24h] [--data-dir DIR]
+ *   edgetwin cloud token list [--json] [--data-dir DIR]
+ *   edgetwin cloud token revoke ID... [--data-dir DIR]
  *   edgetwin cloud nodes [--data-dir DIR] [--json]
  */
 import { readFileSync } from 'node:fs';
@@ -12,16 +14,25 @@ import { parseArgs } from 'node:util';
 import { errorMessage } from '@edgetwin/sdk';
 import { CloudCore, DEFAULT_CLOUD_PORT } from './cloudcore.js';
 import { CloudStateStore } from './state-store.js';
+import { table, tokenCommand } from './token-command.js';
 
 const USAGE = `usage:
   edgetwin cloud [--kubeconfig FILE] [--port N] [--host ADDR] [--data-dir DIR] [--tls-cert FILE --tls-key FILE]
-                 [--node-grace-period 40s] [--status-layout auto|device|devicestatus]
+                 [--node-grace-period 40s] [--status-layout auto|device|devicestatus] [--node-cert-lifetime 365d]
       run cloudcore: sync Devices and DeviceModels with the edge nodes (default port ${DEFAULT_CLOUD_PORT}), and
       on a cluster with the core API register them as Nodes and relay the Pods bound to them; a Node silent
       for longer than the grace period turns NotReady (its pods are not evicted). Reported values go to
-      Device.status (device) or to KubeEdge 1.23's DeviceStatus resource (devicestatus); auto asks the API server
-  edgetwin cloud token create [--ttl 24h] [--data-dir DIR]
-      print a join token for new edge nodes (edgetwin edge --cloud URL --token TOKEN)
+      Device.status (device) or to KubeEdge 1.23's DeviceStatus resource (devicestatus); auto asks the API server.
+      With --tls-cert/--tls-key
+      nodes get client certificates from cloudcore's CA (<data dir>/pki) at join and renew them at 80 %
+      of their lifetime; without TLS they get bearer node tokens (loopback and development only)
+  edgetwin cloud token create [--node NAME [--replace]] [--ttl 24h] [--data-dir DIR]
+      print a single-use join token (for node NAME only, if given); an existing node's credentials are
+      replaced only by a token made with --replace (edgetwin edge --cloud URL --token-file FILE)
+  edgetwin cloud token list [--json] [--data-dir DIR]
+      list the join tokens: id, node, whether they may replace credentials, status, expiry, used by
+  edgetwin cloud token revoke ID... [--data-dir DIR]
+      revoke join tokens (a revoked token joins nothing)
   edgetwin cloud nodes [--data-dir DIR] [--json]
       list the edge nodes, whether they are connected, their last heartbeat and device count
 The data dir defaults to $EDGETWIN_CLOUD_DATA_DIR or ~/.edgetwin/cloud.
@@ -82,8 +93,11 @@ export async function cloudCommand(argv: string[], io: CloudCommandIo = defaultI
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         ttl: { type: 'string' },
+        node: { type: 'string' },
+        replace: { type: 'boolean' },
         'node-grace-period': { type: 'string' },
         'status-layout': { type: 'string' },
+        'node-cert-lifetime': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -94,16 +108,18 @@ export async function cloudCommand(argv: string[], io: CloudCommandIo = defaultI
     }
     const dataDir = dataDirOf(values['data-dir']);
     const [cmd, sub] = positionals;
-    if (cmd === 'token' && sub === 'create') {
-      const store = new CloudStateStore(dataDir);
-      try {
-        const { token, expiresAt } = store.createJoinToken(parseDuration(values.ttl ?? '24h'));
-        io.out(`${token}\n`);
-        io.err(`join token valid until ${new Date(expiresAt).toISOString()}\n`);
-      } finally {
-        store.close();
-      }
-      return 0;
+    if (cmd === 'token') {
+      return tokenCommand({
+        dataDir,
+        sub,
+        rest: positionals.slice(2),
+        ttlMs: parseDuration(values.ttl ?? '24h'),
+        node: values.node,
+        replace: values.replace ?? false,
+        json: values.json ?? false,
+        out: io.out,
+        err: io.err,
+      });
     }
     if (cmd === 'nodes') {
       const store = new CloudStateStore(dataDir);
@@ -121,14 +137,7 @@ export async function cloudCommand(argv: string[], io: CloudCommandIo = defaultI
               String(n.devices),
               n.address ?? '-',
             ]);
-          const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-          for (const r of rows)
-            io.out(
-              `${r
-                .map((c, i) => c.padEnd(widths[i]!))
-                .join('  ')
-                .trimEnd()}\n`,
-            );
+          io.out(table(rows));
         }
       } finally {
         store.close();
@@ -155,6 +164,9 @@ export async function cloudCommand(argv: string[], io: CloudCommandIo = defaultI
       ...(values.host ? { host: values.host } : {}),
       ...(values['node-grace-period']
         ? { nodeGracePeriodMs: parseDuration(values['node-grace-period'], '--node-grace-period') }
+        : {}),
+      ...(values['node-cert-lifetime']
+        ? { nodeCertLifetimeMs: parseDuration(values['node-cert-lifetime'], '--node-cert-lifetime') }
         : {}),
       ...(values['tls-cert'] && values['tls-key']
         ? { tls: { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) } }

@@ -7,6 +7,7 @@ import { DeviceController, type StatusLayout } from '@edgetwin/device-twin/k8s';
 import { pino, type Logger } from 'pino';
 import { CloudHub } from '../hub/cloud-hub.js';
 import { POD_GROUP } from '../hub/pod-link.js';
+import { CloudCa, DEFAULT_NODE_CERT_LIFETIME_MS } from './cloud-ca.js';
 import { CoreApiSync } from './core-api-sync.js';
 import { NodeSync } from './node-sync.js';
 import { CloudStateStore } from './state-store.js';
@@ -14,13 +15,18 @@ import { CloudStateStore } from './state-store.js';
 export interface CloudCoreOptions {
   /** kubeconfig file; the default locations (KUBECONFIG, ~/.kube/config) when omitted. */
   kubeconfig?: string;
-  /** Where tokens and the node list live (cloudcore.db). */
+  /** Where tokens, the node list (cloudcore.db) and the node CA (pki/) live; made 0700. */
   dataDir: string;
   host?: string;
   /** Port of the cloud hub (default 10000; 0 picks a free one). */
   port?: number;
-  /** PEM certificate and key: serve https/wss instead of http/ws. */
+  /**
+   * PEM certificate and key: serve https/wss instead of http/ws. Nodes then get client
+   * certificates from cloudcore's CA at join and authenticate with them.
+   */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Lifetime of the node certificates the CA issues (default 365 days); edges renew at 80 %. */
+  nodeCertLifetimeMs?: number;
   keepaliveMs?: number;
   /** Minimum time between two status patches of one device (default 1000 ms). */
   statusIntervalMs?: number;
@@ -37,6 +43,8 @@ export const DEFAULT_CLOUD_PORT = 10000;
 export class CloudCore {
   readonly controller: DeviceController;
   readonly store: CloudStateStore;
+  /** The CA that issues node certificates (`<dataDir>/pki`). */
+  readonly ca: CloudCa;
   readonly nodeSync: NodeSync;
   readonly hub: CloudHub;
   /** Nodes, Leases and Pods (off on a cluster without the core API). */
@@ -48,6 +56,9 @@ export class CloudCore {
   constructor(opts: CloudCoreOptions) {
     this.log = (opts.logger ?? pino({ level: 'info' })).child({ module: 'cloudcore' });
     this.store = new CloudStateStore(opts.dataDir);
+    this.ca = CloudCa.open(opts.dataDir);
+    const ca = this.ca;
+    const lifetime = opts.nodeCertLifetimeMs ?? DEFAULT_NODE_CERT_LIFETIME_MS;
     this.controller = new DeviceController({
       logger: this.log,
       ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
@@ -77,6 +88,7 @@ export class CloudCore {
       port: opts.port ?? DEFAULT_CLOUD_PORT,
       ...(opts.host ? { host: opts.host } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
+      nodeCa: { cert: ca.cert, issue: (node, csr) => ca.issueNodeCert(node, csr, lifetime) },
       ...(opts.keepaliveMs ? { keepaliveMs: opts.keepaliveMs } : {}),
       auth: this.store,
       // Devices go to the node sync, pods and Node status (route group `pod`) to the core API sync.

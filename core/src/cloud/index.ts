@@ -1,6 +1,14 @@
 export { CloudCore, DEFAULT_CLOUD_PORT, type CloudCoreOptions } from './cloudcore.js';
 export { cloudCommand, parseDuration, type CloudCommandIo } from './cli.js';
-export { CloudStateStore, type NodeRecord } from './state-store.js';
+export { CloudStateStore, type NodeRecord, type AdmitResult } from './state-store.js';
+export {
+  JoinTokens,
+  joinTokenId,
+  type JoinTokenRecord,
+  type JoinTokenStatus,
+  type CreateJoinTokenOptions,
+} from './join-tokens.js';
+export { CloudCa, DEFAULT_NODE_CERT_LIFETIME_MS, type IssuedCert } from './cloud-ca.js';
 export { NodeSync, specVersion } from './node-sync.js';
 export { groupUpstream, type DeviceUpstream } from './upstream.js';
 export { CoreApiSync, type CoreApiSyncOptions } from './core-api-sync.js';

@@ -1,15 +1,17 @@
 /**
- * cloudcore's own state in SQLite (`cloudcore.db` in its data dir), because the CRD-only setup
- * has no core API for Secrets or Nodes: join tokens and node tokens (both stored as SHA-256
- * hashes, never in clear), and the node list with connection status and last heartbeat. The CLI
- * (`edgetwin cloud token create`, `edgetwin cloud nodes`) opens the same file.
+ * cloudcore's own state in SQLite (`cloudcore.db` in its data dir, mode 0600 in a 0700
+ * directory), because the CRD-only setup has no core API for Secrets or Nodes: join tokens and
+ * node tokens (both stored as SHA-256 hashes, never in clear), the serial numbers of the node
+ * certificates its CA issued, and the node list with connection status and last heartbeat. The
+ * CLI (`edgetwin cloud token create|list|revoke`, `edgetwin cloud nodes`) opens the same file.
  */
 import Database from 'better-sqlite3';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrateSchema } from '@edgetwin/device-twin/sqlite';
 import { CLOUD_STATE_MIGRATIONS } from './state-migrations.js';
+import { secretDir, secretFile } from '../pki/secret-files.js';
+import { JoinTokens, type CreateJoinTokenOptions, type JoinRefusal } from './join-tokens.js';
 
 export interface NodeRecord {
   name: string;
@@ -28,12 +30,15 @@ export function newToken(prefix: string): string {
   return `${prefix}.${randomBytes(24).toString('base64url')}`;
 }
 
+export type AdmitResult = { ok: true; nodeToken: string; replaced: boolean } | JoinRefusal;
+
 export class CloudStateStore {
   private readonly db: Database.Database;
+  readonly tokens: JoinTokens;
 
   constructor(readonly dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'cloudcore.db'));
+    secretDir(dataDir);
+    this.db = new Database(secretFile(join(dataDir, 'cloudcore.db')));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     migrateSchema(this.db, {
@@ -41,25 +46,43 @@ export class CloudStateStore {
       file: join(dataDir, 'cloudcore.db'),
       migrations: CLOUD_STATE_MIGRATIONS,
     });
+    this.tokens = new JoinTokens(this.db);
   }
 
-  /** A new join token valid for `ttlMs`; only its hash is stored. */
-  createJoinToken(ttlMs: number, now = Date.now()): { token: string; expiresAt: number } {
-    const token = newToken('etj');
-    this.db
-      .prepare('INSERT INTO join_tokens (hash, created_at, expires_at) VALUES (?, ?, ?)')
-      .run(hash(token), now, now + ttlMs);
-    return { token, expiresAt: now + ttlMs };
+  /** A new single-use join token valid for `ttlMs`; only its id and hash are stored. */
+  createJoinToken(
+    ttlMs: number,
+    o: Omit<CreateJoinTokenOptions, 'ttlMs'> = {},
+  ): { token: string; id: string; expiresAt: number } {
+    return this.tokens.create({ ttlMs, ...o });
   }
 
+  /** Whether `token` is a join token that could still join a node (known, unused, not revoked or expired). */
   checkJoinToken(token: string, now = Date.now()): boolean {
-    const row = this.db.prepare('SELECT expires_at FROM join_tokens WHERE hash = ?').get(hash(token)) as
-      { expires_at: number } | undefined;
-    return row !== undefined && row.expires_at > now;
+    return this.tokens.find(token, now)?.status === 'valid';
   }
 
-  /** Registers (or re-registers) a node and returns its new per-node token. */
-  registerNode(name: string, now = Date.now()): string {
+  hasNode(name: string): boolean {
+    return this.db.prepare('SELECT 1 FROM nodes WHERE name = ?').get(name) !== undefined;
+  }
+
+  /**
+   * A join, in one transaction: checks the token against the node name and whether the node
+   * exists, uses the token up, and gives the node a new node token (its earlier token and
+   * certificates stop working).
+   */
+  admitNode(token: string, name: string, now = Date.now()): AdmitResult {
+    return this.db.transaction((): AdmitResult => {
+      const exists = this.hasNode(name);
+      const check = this.tokens.check(token, name, exists, now);
+      if (!check.ok) return check;
+      this.tokens.consume(check.id, name, now);
+      return { ok: true, nodeToken: this.registerNode(name, now), replaced: exists };
+    })();
+  }
+
+  /** Registers (or re-registers) a node, revokes its certificates and returns its new per-node token. */
+  private registerNode(name: string, now: number): string {
     const token = newToken('etn');
     this.db
       .prepare(
@@ -67,7 +90,23 @@ export class CloudStateStore {
          ON CONFLICT(name) DO UPDATE SET token_hash = excluded.token_hash, joined_at = excluded.joined_at`,
       )
       .run(name, hash(token), now);
+    this.db.prepare('DELETE FROM node_certs WHERE node = ?').run(name);
     return token;
+  }
+
+  /** Records a certificate the CA issued to `node` (and forgets expired ones). */
+  recordCert(node: string, serial: string, notAfter: number, now = Date.now()): void {
+    this.db.prepare('DELETE FROM node_certs WHERE not_after <= ?').run(now);
+    this.db.prepare('INSERT INTO node_certs (serial, node, not_after) VALUES (?, ?, ?)').run(serial, node, notAfter);
+  }
+
+  /** Whether `serial` is a live certificate of `node` (issued to it since its last join). */
+  authNodeCert(node: string, serial: string, now = Date.now()): boolean {
+    return (
+      this.db
+        .prepare('SELECT 1 FROM node_certs WHERE serial = ? AND node = ? AND not_after > ?')
+        .get(serial, node, now) !== undefined
+    );
   }
 
   authNode(name: string, token: string): boolean {

@@ -1,8 +1,9 @@
 /**
  * The cloud hub: an HTTP(S) server where edges join (`POST /v1/join` with a join token, answered
- * with a per-node token) and then open one websocket each (`GET /v1/connect`, upgraded) that
- * authenticates with the node token on every connect. The hub pings every session; a session
- * that misses a pong is closed. A node that connects again replaces its old session.
+ * with a client certificate over TLS or a per-node token over plain http; see hub-auth.ts) and
+ * then open one websocket each (`GET /v1/connect`, upgraded) that authenticates on every
+ * connect. The hub pings every session; a session that misses a pong, or whose certificate
+ * expired, is closed. A node that connects again replaces its old session.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -11,15 +12,19 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { errorMessage } from '@edgetwin/sdk';
 import { parseEnvelope, type Envelope } from '@edgetwin/device-twin/cloud-sync';
 import type { Logger } from 'pino';
+import {
+  certIdentity,
+  handleJoin,
+  handleRenew,
+  json,
+  NODE_HEADER,
+  type HubAuth,
+  type JoinDeps,
+  type NodeCertIssuer,
+  type NodeIdentity,
+} from './hub-auth.js';
 
-export const NODE_HEADER = 'x-edgetwin-node';
-const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
-export interface HubAuth {
-  checkJoinToken(token: string): boolean;
-  registerNode(name: string): string;
-  authNode(name: string, token: string): boolean;
-}
+export { NODE_HEADER, type HubAuth, type NodeCertIssuer } from './hub-auth.js';
 
 export interface HubSession {
   readonly node: string;
@@ -38,6 +43,8 @@ export interface CloudHubOptions {
   host?: string;
   port: number;
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** With `tls`: edges join with a CSR and authenticate with a client certificate from this CA. */
+  nodeCa?: NodeCertIssuer;
   keepaliveMs?: number;
   auth: HubAuth;
   handler: HubHandler;
@@ -52,6 +59,8 @@ class Session implements HubSession {
     readonly node: string,
     readonly address: string,
     readonly ws: WebSocket,
+    /** When the node's certificate expires (TLS mode). */
+    readonly expiresAt: number | undefined,
   ) {}
   send(e: Envelope): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
@@ -63,19 +72,25 @@ class Session implements HubSession {
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
 export class CloudHub {
   private server: Server | undefined;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   private readonly sessions = new Map<string, Session>();
   private pinger: NodeJS.Timeout | undefined;
   private readonly log: Logger;
+  private readonly joinDeps: JoinDeps;
+  /** Whether nodes authenticate with client certificates (TLS and a CA) rather than bearer tokens. */
+  readonly certificates: boolean;
 
   constructor(private readonly opts: CloudHubOptions) {
     this.log = opts.logger.child({ module: 'cloud-hub' });
+    this.certificates = Boolean(opts.tls && opts.nodeCa);
+    this.joinDeps = {
+      auth: opts.auth,
+      issuer: this.certificates ? opts.nodeCa : undefined,
+      log: this.log,
+      replaced: (node) => this.sessions.get(node)?.close(4001, 'node credentials replaced by a new join'),
+    };
   }
 
   get port(): number {
@@ -93,8 +108,18 @@ export class CloudHub {
 
   async start(): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.http(req, res);
-    const server = this.opts.tls
-      ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, handler)
+    const tls = this.opts.tls;
+    const server = tls
+      ? createHttpsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            // Client certificates are asked for and checked against the node CA; an edge without
+            // one (joining) still gets through the handshake, and each route decides.
+            ...(this.certificates ? { requestCert: true, rejectUnauthorized: false, ca: this.opts.nodeCa!.cert } : {}),
+          },
+          handler,
+        )
       : createHttpServer(handler);
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.server = server;
@@ -106,7 +131,14 @@ export class CloudHub {
       });
     });
     this.pinger = setInterval(() => this.ping(), this.opts.keepaliveMs ?? 15_000);
-    this.log.info({ port: this.port, tls: Boolean(this.opts.tls) }, 'cloud hub listening');
+    this.log.info(
+      { port: this.port, tls: Boolean(this.opts.tls), nodeAuth: this.certificates ? 'certificate' : 'token' },
+      'cloud hub listening',
+    );
+    if (!this.opts.tls)
+      this.log.warn(
+        'serving plain http: join tokens and node tokens cross the network in clear; give --tls-cert/--tls-key so that nodes get client certificates',
+      );
   }
 
   async stop(): Promise<void> {
@@ -121,7 +153,13 @@ export class CloudHub {
   }
 
   private ping(): void {
+    const now = Date.now();
     for (const s of this.sessions.values()) {
+      if (s.expiresAt !== undefined && s.expiresAt <= now) {
+        this.log.info({ node: s.node }, 'node certificate expired; closing its session');
+        s.close(4001, 'node certificate expired');
+        continue;
+      }
       if (!s.alive) {
         this.log.info({ node: s.node }, 'no pong within the keepalive interval; closing');
         s.ws.terminate();
@@ -140,48 +178,37 @@ export class CloudHub {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.opts.metrics());
         return;
       }
-      if (req.method !== 'POST' || req.url !== '/v1/join')
-        return json(res, 404, { message: 'not found; edges use POST /v1/join and GET /v1/connect' });
-      let raw = '';
-      for await (const c of req) {
-        raw += (c as Buffer).toString('utf8');
-        if (raw.length > 4096) return json(res, 413, { message: 'join request too large' });
-      }
-      let body: { node?: unknown; token?: unknown };
-      try {
-        body = JSON.parse(raw) as typeof body;
-      } catch {
-        return json(res, 400, { message: 'join body must be JSON {"node": "...", "token": "..."}' });
-      }
-      if (typeof body.node !== 'string' || !NODE_NAME.test(body.node) || typeof body.token !== 'string') {
-        return json(res, 400, { message: 'join needs "node" (a DNS-1123 name) and "token"' });
-      }
-      if (!this.opts.auth.checkJoinToken(body.token)) {
-        this.log.warn({ node: body.node }, 'join refused: unknown or expired join token');
-        return json(res, 401, {
-          message: 'join token unknown or expired; create one with `edgetwin cloud token create`',
-        });
-      }
-      const nodeToken = this.opts.auth.registerNode(body.node);
-      this.log.info({ node: body.node }, 'node joined');
-      json(res, 200, { node: body.node, nodeToken });
+      if (req.method === 'POST' && req.url === '/v1/join') return await handleJoin(req, res, this.joinDeps);
+      if (req.method === 'POST' && req.url === '/v1/renew')
+        return await handleRenew(req, res, this.joinDeps, certIdentity(req.socket, this.opts.auth));
+      return json(res, 404, { message: 'not found; edges use POST /v1/join and GET /v1/connect' });
     } catch (err) {
-      this.log.error({ err: errorMessage(err) }, 'join failed');
-      if (!res.headersSent) json(res, 500, { message: 'join failed; see the cloudcore log' });
+      this.log.error({ err: errorMessage(err), url: req.url }, 'request failed');
+      if (!res.headersSent) json(res, 500, { message: 'request failed; see the cloudcore log' });
     }
   }
 
-  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** Who is connecting: a live node certificate over TLS, the bearer node token over plain http. */
+  private identify(req: IncomingMessage): NodeIdentity | undefined {
+    if (this.certificates) return certIdentity(req.socket, this.opts.auth);
     const node = req.headers[NODE_HEADER];
     const auth = req.headers.authorization ?? '';
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    if (req.url !== '/v1/connect' || typeof node !== 'string' || !token || !this.opts.auth.authNode(node, token)) {
-      this.log.warn({ node, url: req.url }, 'websocket refused: node not authenticated');
+    return typeof node === 'string' && token && this.opts.auth.authNode(node, token) ? { node } : undefined;
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const identity = req.url === '/v1/connect' ? this.identify(req) : undefined;
+    if (!identity) {
+      const claimed = req.headers[NODE_HEADER];
+      this.log.warn({ node: claimed, url: req.url }, 'websocket refused: node not authenticated');
+      const what = this.certificates ? 'a node certificate issued by this cloud' : 'a valid node token';
       socket.end(
-        'HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nnode token not accepted; join again with a join token\n',
+        `HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nthe connection needs ${what}; join again with a join token\n`,
       );
       return;
     }
+    const node = identity.node;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const address = req.socket.remoteAddress ?? '';
       const old = this.sessions.get(node);
@@ -190,7 +217,7 @@ export class CloudHub {
         old.ws.close(4000, 'replaced by a newer connection');
         this.opts.handler.disconnected(old);
       }
-      const s = new Session(node, address, ws);
+      const s = new Session(node, address, ws, identity.expiresAt);
       this.sessions.set(node, s);
       ws.on('pong', () => (s.alive = true));
       ws.on('message', (data: Buffer) => {

@@ -8,6 +8,7 @@ import { errorMessage, type ResolvedDevice } from '@edgetwin/sdk';
 import { pino, type Logger } from 'pino';
 import type { PodAgent } from '../agent/index.js';
 import { EdgeHub } from './edge-hub.js';
+import { NodeCredentials } from './node-credentials.js';
 import { EdgePodRelay } from './edge-pod-relay.js';
 import { POD_GROUP } from './pod-link.js';
 
@@ -17,7 +18,10 @@ export interface EdgeCloudSyncOptions {
   dataDir: string;
   /** cloudcore's URL, e.g. https://cloud.example:10000 */
   cloudUrl: string;
-  /** Join token from `edgetwin cloud token create` (used once; the node token is kept). */
+  /**
+   * Join token from `edgetwin cloud token create` (used once: the edge then keeps its node
+   * certificate, or over plain http its node token).
+   */
   token?: string;
   nodeName: string;
   /** PEM CA for a cloudcore with a private certificate. */
@@ -69,6 +73,7 @@ export class EdgeCloudSync {
       ...(opts.ca ? { ca: opts.ca } : {}),
       ...(opts.keepaliveMs ? { keepaliveMs: opts.keepaliveMs } : {}),
       tokens: this.store,
+      credentials: new NodeCredentials(opts.dataDir),
       logger: this.log,
       handler: {
         connected: (send) => {

@@ -42,7 +42,7 @@ describe('cloud-joined mode against a real Kubernetes API server', () => {
     cloudDir = tempDir('cloud');
     cloud = await startCloud({ kubeconfig: kube.kubeconfig, dataDir: cloudDir });
     cloudPort = cloud.port;
-    token = cloud.store.createJoinToken(3_600_000).token;
+    token = cloud.store.createJoinToken(3_600_000, { node: 'edge-a' }).token;
     await kube.kubectl(['apply', '-f', '-'], modelYaml('thermo'));
   }, 360_000);
 
@@ -188,7 +188,11 @@ describe('cloud-joined mode against a real Kubernetes API server', () => {
   }) => {
     if (!kube) return skip(skipReason ?? 'no cluster');
     const a = edges[0]!;
-    const b = await startEdge({ node: 'edge-b', cloudUrl: cloudUrl(), token });
+    const b = await startEdge({
+      node: 'edge-b',
+      cloudUrl: cloudUrl(),
+      token: cloud!.store.createJoinToken(3_600_000, { node: 'edge-b' }).token,
+    });
     edges.push(b);
     await waitFor(() => b.sync.connected, 20_000, 'edge-b connected');
     await kube.kubectl(['patch', 'device', 'boiler', '--type', 'merge', '-p', '{"spec":{"nodeName":"edge-b"}}']);

@@ -1,11 +1,11 @@
 /**
- * The edge's cloud-sync state in SQLite (`cloud-sync.db` in the edge data dir): the node token
- * issued at join, the resources received from the cloud with their resourceVersions, and the
+ * The edge's cloud-sync state in SQLite (`cloud-sync.db` in the edge data dir, mode 0600 because
+ * it holds a secret): the node token issued at a plain-http join, the resources received from the cloud with their resourceVersions, and the
  * outbox of upstream changes not yet confirmed by the cloud. Every write is committed before the
  * edge acknowledges or forgets anything.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OutboxEntry, ResourceKey } from './protocol.js';
 import { migrateSchema } from '../sqlite/migrate.js';
@@ -22,11 +22,14 @@ export class CloudSyncStore {
   private seq: number;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'cloud-sync.db'));
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // Created (or tightened) 0600 before SQLite opens it; SQLite gives -wal and -shm the same mode.
+    const file = join(dataDir, 'cloud-sync.db');
+    closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    const file = join(dataDir, 'cloud-sync.db');
     migrateSchema(this.db, { store: 'cloud-sync store', file, migrations: CLOUD_SYNC_MIGRATIONS });
     this.seq = Number(this.getMeta('seq') ?? '0');
   }
