@@ -124,4 +124,19 @@ describe('upgrading from 0.1.0', () => {
     expect(store.authNode(expected.cloud.nodeName, 'etn.wrong')).toBe(false);
     store.close();
   });
+
+  it('the 0.1.0 join token, reusable under any name then, now joins one new node once and cannot take over a node', () => {
+    const dir = copyFixture();
+    const store = new CloudStateStore(join(dir, 'cloud-data'));
+    const { joinToken, nodeName, nodeToken } = expected.cloud;
+    expect(store.admitNode(joinToken, nodeName)).toMatchObject({ ok: false, status: 403 });
+    expect(store.admitNode(joinToken, 'edge-new')).toMatchObject({ ok: true });
+    expect(store.admitNode(joinToken, 'edge-other')).toMatchObject({ ok: false, status: 401 });
+    expect(store.tokens.list()).toEqual([
+      expect.objectContaining({ status: 'used', usedBy: 'edge-new', node: undefined }),
+    ]);
+    // The node that joined under 0.1.0 keeps its credentials.
+    expect(store.authNode(nodeName, nodeToken)).toBe(true);
+    store.close();
+  });
 });
