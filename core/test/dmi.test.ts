@@ -8,6 +8,8 @@ import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { EdgeCore } from '@edgetwin/core';
 import { waitFor } from '@edgetwin/sdk/testing';
 import { startEdgecore, tempDir, type EdgecoreProcess } from './helpers/edgecore-process.js';
 
@@ -190,5 +192,45 @@ describe('DMI (KubeEdge v1beta1) in edgecore', () => {
     expect((await patch({ 'temperature-switch': 0 })).status).toBe(200);
     await waitFor(() => mapper.calls('UpdateDevice').length === before + 1, 20_000, 'UpdateDevice after the restart');
     expect(mapper.lines.filter((l) => l.op === 'register')).toHaveLength(1); // it never registered again
+  });
+});
+
+describe('DMI and the mapper supervisor', () => {
+  it("a protocol whose mapper registered over DMI gets no mapper process of edgecore's", async () => {
+    const devicesDir = tempDir('dmi-sup-devices');
+    cpSync(SAMPLE, devicesDir, { recursive: true });
+    const file = join(devicesDir, 'temperature-instance.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"kind-worker"', '"edge-1"'));
+    const scripts = tempDir('dmi-sup-mapper');
+    const script = join(scripts, 'our-modbus-mapper.cjs');
+    writeFileSync(script, "setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(0));");
+    const dataDir = tempDir('dmi-sup-data');
+    const core = new EdgeCore({
+      devicesDir,
+      dataDir,
+      nodeName: 'edge-1',
+      logger: pino({ level: 'silent' }),
+      mqttPort: 0,
+      httpPort: 0,
+      mapperCommands: { modbus: { command: process.execPath, args: [script] } },
+      mapperStdio: 'ignore',
+    });
+    await core.start();
+    const ours = async () => {
+      const node = (await (await fetch(`${core.httpUrl}/api/v1/node`)).json()) as {
+        mappers: { protocol: string; state: string }[];
+      };
+      return node.mappers.some((m) => m.protocol === 'modbus' && m.state === 'running');
+    };
+    let mapper: DmiMapper | undefined;
+    try {
+      await waitFor(ours, 20_000, "edgecore's own modbus mapper to run");
+      mapper = DmiMapper.start(join(dataDir, 'dmi', 'dmi.sock'), join(scripts, 'dmi.sock'));
+      expect((await mapper.next((l) => l.op === 'register', 0, 'the registration')).ok).toBe(true);
+      await waitFor(async () => !(await ours()), 20_000, "edgecore's own modbus mapper to stop");
+    } finally {
+      mapper?.stop();
+      await core.stop();
+    }
   });
 });

@@ -23,6 +23,8 @@ export interface DmiServerOptions {
   stateFile: string;
   twin: TwinService;
   logger: Logger;
+  /** Called when a mapper registers (edgecore then stops its own mapper for that protocol). */
+  onMappersChanged?: () => void;
 }
 
 interface MapperInfo {
@@ -154,6 +156,7 @@ export class DmiServer {
       models: [],
     };
     const link = this.link(reg);
+    this.opts.onMappersChanged?.();
     const devices = this.devicesOf(m.protocol);
     this.log.info({ mapper: m.name, protocol: m.protocol, address, devices: devices.length }, 'mapper registered');
     if (!req.withData) {

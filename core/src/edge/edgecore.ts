@@ -80,6 +80,8 @@ export class EdgeCore {
   devices: DeviceDirectorySync | undefined;
   private supervisor: MapperSupervisor | undefined;
   dmi: DmiServer | undefined;
+  /** The protocols this node's devices use. */
+  private protocols = new Set<string>();
   agent: PodAgent | undefined;
   cloud: EdgeCloudSync | undefined;
   readonly metrics = new MetricsRegistry();
@@ -125,6 +127,18 @@ export class EdgeCore {
     this.handler = handler;
     await handler.start();
 
+    // Before the mapper supervisor: a protocol whose mapper registered over DMI gets no mapper of ours.
+    if (this.opts.dmiSocket !== false) {
+      const { DMI_STATE_FILE, DmiServer, defaultDmiSocket } = await import('../dmi/dmi-server.js');
+      this.dmi = new DmiServer({
+        socketPath: this.opts.dmiSocket ?? defaultDmiSocket(this.opts.dataDir),
+        stateFile: join(this.opts.dataDir, DMI_STATE_FILE),
+        twin,
+        logger,
+        onMappersChanged: () => this.superviseProtocols(),
+      });
+      await this.dmi.start();
+    }
     if (this.opts.mappers !== false) {
       this.supervisor = new MapperSupervisor({
         logger,
@@ -136,7 +150,10 @@ export class EdgeCore {
         onExit: (protocol) => this.mapperExited(protocol),
       });
     }
-    const onProtocols = (protocols: Set<string>) => this.supervisor?.setProtocols(protocols);
+    const onProtocols = (protocols: Set<string>) => {
+      this.protocols = protocols;
+      this.superviseProtocols();
+    };
     // The pod agent runs static pods (--pods) and, when joined to a cloud, the pods Kubernetes binds here.
     if (this.opts.podsDir || this.opts.cloudUrl) {
       const { PodAgent } = await import('../agent/index.js');
@@ -178,17 +195,6 @@ export class EdgeCore {
       await this.devices.start();
     }
 
-    if (this.opts.dmiSocket !== false) {
-      const { DMI_STATE_FILE, DmiServer, defaultDmiSocket } = await import('../dmi/dmi-server.js');
-      this.dmi = new DmiServer({
-        socketPath: this.opts.dmiSocket ?? defaultDmiSocket(this.opts.dataDir),
-        stateFile: join(this.opts.dataDir, DMI_STATE_FILE),
-        twin,
-        logger,
-      });
-      await this.dmi.start();
-    }
-
     const client = this.client;
     this.http = await createHttpApi({
       twin,
@@ -217,6 +223,12 @@ export class EdgeCore {
     this.httpUrl = address;
     logger.info({ http: address, mqtt: this.mqttUrl, node: nodeName }, 'edgecore started');
     this.settleHeap();
+  }
+
+  /** Our mapper processes for the protocols in use, except those whose mapper registered over DMI. */
+  private superviseProtocols(): void {
+    const dmi = this.dmi;
+    this.supervisor?.setProtocols(new Set([...this.protocols].filter((p) => !dmi?.links.has(p))));
   }
 
   /**
