@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EdgeTwinError } from '@edgetwin/sdk';
+import { migrateSchema, type SchemaMigration } from '../sqlite/migrate.js';
 
 export interface Bucket {
   /** Start of the bucket, ms since epoch. */
@@ -46,6 +47,17 @@ export const DEFAULT_HISTORY_LAYOUT: HistoryLayout = {
   maxEvents: 10_000,
 };
 
+/** history.db's schema as migrations (see ../sqlite/migrate.ts): append one to change it. */
+export const HISTORY_MIGRATIONS: readonly SchemaMigration[] = [
+  {
+    version: 1,
+    description: 'series, fine and coarse buckets, events',
+    up(db) {
+      db.exec(SCHEMA);
+    },
+  },
+];
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, device TEXT NOT NULL, prop TEXT NOT NULL, UNIQUE (device, prop));
 CREATE TABLE IF NOT EXISTS fine (series INTEGER NOT NULL, t INTEGER NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
@@ -75,20 +87,23 @@ export class HistoryStore {
 
   constructor(opts: { file: string; layout?: Partial<HistoryLayout> }) {
     this.layout = { ...DEFAULT_HISTORY_LAYOUT, ...opts.layout };
+    let db: Database.Database | undefined;
     try {
       if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
-      this.db = new Database(opts.file);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.exec(SCHEMA);
+      db = new Database(opts.file);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrateSchema(db, { store: 'history store', file: opts.file, migrations: HISTORY_MIGRATIONS });
     } catch (err) {
+      db?.close();
+      if (err instanceof EdgeTwinError) throw err;
       throw new EdgeTwinError(
         'ET_UNAVAILABLE',
         `cannot open the history database ${opts.file}: ${(err as Error).message}; check the path and its permissions`,
         { cause: err, details: { file: opts.file } },
       );
     }
-    const db = this.db;
+    this.db = db;
     this.s = {
       findSeries: db.prepare<[string, string], { id: number }>('SELECT id FROM series WHERE device = ? AND prop = ?'),
       addSeries: db.prepare<[string, string]>('INSERT INTO series (device, prop) VALUES (?, ?)'),
