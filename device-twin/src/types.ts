@@ -1,5 +1,5 @@
 /** The twin's public data shapes: what TwinService returns and emits. */
-import type { TwinValue } from '@edgetwin/sdk';
+import type { TwinValue, WriteState } from '@edgetwin/sdk';
 
 /** Who set a desired value: the Device spec (YAML or Kubernetes), the cloud link, HTTP or MQTT. */
 export type DesiredSource = 'spec' | 'cloud' | 'http' | 'mqtt';
@@ -15,6 +15,8 @@ export interface DesiredEntry {
   /** Edge clock, ms since epoch. */
   updatedAt: number;
   source: DesiredSource;
+  /** The outcome of writing this value to the device: pending, applied or failed (with the device's code). */
+  write?: WriteState;
 }
 
 export interface ReportedEntry {
@@ -50,15 +52,18 @@ export interface MembershipChange {
   updated: string[];
 }
 
-export type TwinChangeKind = 'desired' | 'reported' | 'state';
+/** `write`: only write statuses changed (a mapper's outcome without a new reported value). */
+export type TwinChangeKind = 'desired' | 'reported' | 'state' | 'write';
 
 export interface TwinChangeEvent {
   id: string;
   /** Per-device sequence number, +1 on every change event, persisted. */
   seq: number;
   kind: TwinChangeKind;
-  /** Properties whose desired (kind 'desired') or reported (kind 'reported') entry changed. */
+  /** Properties whose desired (kind 'desired'), reported (kind 'reported') or write status (kind 'write') changed. */
   changed: string[];
+  /** Properties whose write status changed (`desired[p].write`), for any kind. */
+  writes?: string[];
   /** The twin after the change. */
   snapshot: TwinSnapshot;
   /** The changed properties' entries before the change (for `twin/update/document`). */
@@ -70,6 +75,17 @@ export interface TwinChangeEvent {
 export interface TwinServiceEvents {
   change: [TwinChangeEvent];
   membership: [MembershipChange];
+}
+
+/** A mapper's outcome of writing a desired value (`observed_desired` of a `$hw` twin/update). */
+export interface WriteOutcomeInput {
+  /** The desired value written; must still be the desired value for the outcome to count. */
+  value: unknown;
+  /** The desired version written, when the mapper knew it. */
+  version?: number;
+  status: 'applied' | 'failed';
+  code?: string;
+  reason?: string;
 }
 
 /** One reported value as mappers send it. */

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'ET_TOO_DEEP' // a JSON value nests deeper than the limit (`details.limit`)
   | 'ET_DATA_VERSION' // a data file was written by a newer release (its schema version is unknown here)
   | 'ET_STATUS_UNSUPPORTED' // Kubernetes offers no place for device status (no status subresource, no DeviceStatus CRD)
+  | 'ET_WRITE_FAILED' // the device refused a desired value (details: property, deviceCode, reason)
+  | 'ET_NOT_CONVERGED' // a written value did not read back as written, after the bounded retries
   | 'ET_INTERNAL';
 
 export interface ErrorDetails {

@@ -6,6 +6,7 @@ export * from './twin/values.js';
 export * from './twin/limits.js';
 export * from './twin/topics.js';
 export * from './twin/hw-messages.js';
+export * from './twin/write-status.js';
 export * from './util/clock.js';
 export * from './util/backoff.js';
 export * from './util/deadline.js';

@@ -296,6 +296,8 @@ export class CloudSyncAgent {
       items.push(...reportedItems(e.id, s, e.changed));
     } else if (e.kind === 'state') {
       items.push(stateItem(e.id, s));
+    } else if (e.kind === 'write') {
+      return; // write statuses stay on the edge
     } else {
       for (const p of e.changed) {
         const d = s.desired[p];

@@ -11,8 +11,10 @@ import {
   excerpt,
   isEdgeTwinError,
   validateDesired,
+  valuesEqual,
   type ResolvedProperty,
   type TwinValue,
+  type WriteState,
 } from '@edgetwin/sdk';
 import {
   DeviceStates,
@@ -21,7 +23,9 @@ import {
   type ReportInput,
   type ReportedEntry,
   type TwinChangeEvent,
+  type WriteOutcomeInput,
 } from '../types.js';
+import { initialWrite, outcomeState, statusFromReport } from './write-status.js';
 import type { TwinRecord } from './twin-record.js';
 
 function propertyOf(r: TwinRecord, name: string): ResolvedProperty {
@@ -81,8 +85,9 @@ export function planDesired(
       valueError(r, p, err);
     }
     const cur = r.desired.get(name);
-    // Setting the value it already has is accepted without a new version.
-    if (!cur || cur.value !== v) plan.set.set(name, v);
+    // Setting the value it already has is accepted without a new version, unless its write
+    // failed: then the same value is a new attempt.
+    if (!cur || cur.value !== v || cur.write?.status === 'failed') plan.set.set(name, v);
   }
   return plan;
 }
@@ -93,7 +98,13 @@ export function applyDesired(r: TwinRecord, plan: DesiredPlan, source: DesiredSo
   if (changed.length === 0) return changed;
   r.desiredVersion++;
   for (const [name, value] of plan.set)
-    r.desired.set(name, { value, version: r.desiredVersion, updatedAt: now, source });
+    r.desired.set(name, {
+      value,
+      version: r.desiredVersion,
+      updatedAt: now,
+      source,
+      write: initialWrite(r, name, value, now),
+    });
   for (const name of plan.remove) r.desired.delete(name);
   return changed;
 }
@@ -135,12 +146,55 @@ function isInRange(p: ResolvedProperty, value: TwinValue): boolean {
   }
 }
 
-/** Every accepted report counts, even with an unchanged value (its timestamp is news). */
-export function applyReport(r: TwinRecord, entries: Map<string, ReportedEntry>): string[] {
-  if (entries.size === 0) return [];
-  r.reportedVersion++;
-  for (const [name, e] of entries) r.reported.set(name, e);
-  return [...entries.keys()];
+/**
+ * Write outcomes that still concern the current desired value (same version, or same value when
+ * the mapper sent no version), as the write states to store. Stale outcomes are dropped.
+ */
+export function planOutcomes(
+  r: TwinRecord,
+  outcomes: Record<string, WriteOutcomeInput>,
+  reported: ReadonlyMap<string, ReportedEntry>,
+  now: number,
+): Map<string, WriteState> {
+  const out = new Map<string, WriteState>();
+  for (const [name, o] of Object.entries(outcomes)) {
+    const p = propertyOf(r, name);
+    const d = r.desired.get(name);
+    if (!d) continue;
+    if (o.version !== undefined ? o.version !== d.version : !valuesEqual(p.model.type, o.value, d.value)) continue;
+    out.set(name, outcomeState(o, reported.get(name) ?? r.reported.get(name), now));
+  }
+  return out;
+}
+
+/**
+ * Every accepted report counts, even with an unchanged value (its timestamp is news). Returns
+ * the reported names, and the names whose write status changed: by an outcome, or because the
+ * device now reports the desired value itself.
+ */
+export function applyReport(
+  r: TwinRecord,
+  entries: Map<string, ReportedEntry>,
+  outcomes: Map<string, WriteState> = new Map(),
+  now = Date.now(),
+): { changed: string[]; writes: string[] } {
+  const writes: string[] = [];
+  if (entries.size > 0) r.reportedVersion++;
+  for (const [name, e] of entries) {
+    r.reported.set(name, e);
+    const d = r.desired.get(name);
+    const w = d && !outcomes.has(name) ? statusFromReport(r, name, d, e, now) : undefined;
+    if (d && w) {
+      r.desired.set(name, { ...d, write: w });
+      writes.push(name);
+    }
+  }
+  for (const [name, w] of outcomes) {
+    const d = r.desired.get(name)!;
+    r.desired.set(name, { ...d, write: w });
+    writes.push(name);
+  }
+  return { changed: [...entries.keys()], writes };
 }
 
 export function checkState(state: string): DeviceState {

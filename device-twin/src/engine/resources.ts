@@ -7,6 +7,7 @@
 import { coerceValue, checkRange, type ResolvedDevice, type TwinValue } from '@edgetwin/sdk';
 import type { DesiredEntry, ReportedEntry } from '../types.js';
 import { cloneRecord, newRecord, type TwinRecord } from './twin-record.js';
+import { initialWrite } from './write-status.js';
 
 export interface ResourceDiff {
   records: Map<string, TwinRecord>;
@@ -78,7 +79,13 @@ export function diffResources(
         r.desiredVersion++;
         bumped = true;
       }
-      r.desired.set(p.name, { value: p.specDesired, version: r.desiredVersion, updatedAt: now, source: 'spec' });
+      r.desired.set(p.name, {
+        value: p.specDesired,
+        version: r.desiredVersion,
+        updatedAt: now,
+        source: 'spec',
+        write: initialWrite(r, p.name, p.specDesired, now),
+      });
       changed.add(p.name);
     }
     for (const name of changed) {

@@ -1,6 +1,7 @@
 /** The in-memory twin of one device and the pure rules on it: snapshots and the typed delta. */
 import { valuesEqual, type ResolvedDevice, type ResolvedProperty, type TwinValue } from '@edgetwin/sdk';
 import type { DesiredEntry, DeviceState, ReportedEntry, TwinSnapshot } from '../types.js';
+import { heldAfterWrite } from './write-status.js';
 
 export interface TwinRecord {
   id: string;
@@ -43,13 +44,18 @@ export function cloneRecord(r: TwinRecord): TwinRecord {
   };
 }
 
-/** Desired values that differ from reported ones, compared by the property's type. */
+/**
+ * Desired values that differ from reported ones, compared by the property's type; a value the
+ * device holds after an applied write (21.299999237060547 for 21.3 on a float32) is no difference.
+ */
 export function computeDelta(r: TwinRecord): Record<string, TwinValue> {
   const delta: Record<string, TwinValue> = {};
   for (const [name, d] of r.desired) {
     const prop = r.props.get(name);
     const rep = r.reported.get(name);
-    if (!rep || !prop || !valuesEqual(prop.model.type, d.value, rep.value)) delta[name] = d.value;
+    if (!rep || !prop) delta[name] = d.value;
+    else if (!valuesEqual(prop.model.type, d.value, rep.value) && !heldAfterWrite(prop.model.type, d, rep))
+      delta[name] = d.value;
   }
   return delta;
 }

@@ -26,6 +26,7 @@ import type {
   TwinChangeKind,
   TwinServiceEvents,
   TwinSnapshot,
+  WriteOutcomeInput,
 } from '../types.js';
 import { CommitBatch } from './commit-batch.js';
 import {
@@ -35,6 +36,7 @@ import {
   checkState,
   entriesBefore,
   planDesired,
+  planOutcomes,
   planReport,
 } from './mutations.js';
 import { diffResources } from './resources.js';
@@ -181,15 +183,32 @@ export class TwinService extends EventEmitter<TwinServiceEvents> {
       const plan = planDesired(r, values, opts.ifDesiredVersion);
       return {
         keys: [...plan.set.keys(), ...plan.remove],
-        apply: () => applyDesired(r, plan, opts.source, this.clock.now()),
+        apply: () => ({ changed: applyDesired(r, plan, opts.source, this.clock.now()) }),
       };
     });
   }
 
-  report(id: string, values: Record<string, ReportInput>, opts: ChangeOptions = {}): Promise<TwinSnapshot> {
-    return this.mutate(id, 'reported', opts.cause, (r) => {
-      const entries = planReport(r, values, this.clock.now());
-      return { keys: [...entries.keys()], apply: () => applyReport(r, entries) };
+  /**
+   * Reported values and write outcomes (`outcomes`, from a mapper's `observed_desired`). An
+   * outcome counts only while its desired value is still the current one.
+   */
+  report(
+    id: string,
+    values: Record<string, ReportInput>,
+    opts: ChangeOptions & { outcomes?: Record<string, WriteOutcomeInput> } = {},
+  ): Promise<TwinSnapshot> {
+    const outcomes = opts.outcomes ?? {};
+    const kind: TwinChangeKind =
+      Object.keys(values).length === 0 && Object.keys(outcomes).length > 0 ? 'write' : 'reported';
+    return this.mutate(id, kind, opts.cause, (r) => {
+      const now = this.clock.now();
+      const entries = planReport(r, values, now);
+      const states = planOutcomes(r, outcomes, entries, now);
+      return {
+        keys: [...entries.keys()],
+        desiredKeys: [...new Set([...entries.keys(), ...states.keys()])].filter((k) => r.desired.has(k)),
+        apply: () => applyReport(r, entries, states, now),
+      };
     });
   }
 
@@ -202,6 +221,7 @@ export class TwinService extends EventEmitter<TwinServiceEvents> {
     input: {
       desired?: Record<string, unknown>;
       reported?: Record<string, ReportInput>;
+      outcomes?: Record<string, WriteOutcomeInput>;
       source: DesiredSource;
       cause?: string;
     },
@@ -209,7 +229,8 @@ export class TwinService extends EventEmitter<TwinServiceEvents> {
     const desired = input.desired !== undefined && Object.keys(input.desired).length > 0 ? input.desired : undefined;
     const reported = input.reported ?? {};
     const cause = input.cause !== undefined ? { cause: input.cause } : {};
-    if (!desired) return this.report(id, reported, cause);
+    if (!desired)
+      return this.report(id, reported, { ...cause, ...(input.outcomes ? { outcomes: input.outcomes } : {}) });
     if (Object.keys(reported).length === 0) return this.setDesired(id, desired, { source: input.source, ...cause });
     try {
       // Both sides: check both before changing either.
@@ -231,7 +252,7 @@ export class TwinService extends EventEmitter<TwinServiceEvents> {
   ): Promise<TwinSnapshot> {
     return this.mutate(id, 'state', opts.cause, (r) => {
       const s = checkState(state);
-      return { keys: [], apply: () => (applyState(r, s, this.clock.now()) ? ['state'] : []) };
+      return { keys: [], apply: () => ({ changed: applyState(r, s, this.clock.now()) ? ['state'] : [] }) };
     });
   }
 
@@ -261,28 +282,39 @@ export class TwinService extends EventEmitter<TwinServiceEvents> {
     id: string,
     kind: TwinChangeKind,
     cause: string | undefined,
-    plan: (r: TwinRecord) => { keys: string[]; apply: () => string[] },
+    plan: (r: TwinRecord) => {
+      keys: string[];
+      /** Desired entries the change may touch besides `keys` (write statuses). */
+      desiredKeys?: string[];
+      apply: () => { changed: string[]; writes?: string[] };
+    },
   ): Promise<TwinSnapshot> {
     try {
       const r = this.require(id);
-      const { keys, apply } = plan(r);
+      const { keys, desiredKeys = [], apply } = plan(r);
       const batch = this.currentBatch();
       const dirty = batch.touch(r);
-      if (kind !== 'state') batch.saveEntries(dirty, kind, keys);
-      const last = kind === 'state' ? {} : entriesBefore(r, kind, keys);
+      if (kind === 'desired' || kind === 'reported') batch.saveEntries(dirty, kind, keys);
+      batch.saveEntries(dirty, 'desired', desiredKeys);
+      const last = kind === 'desired' || kind === 'reported' ? entriesBefore(r, kind, keys) : {};
       const stateBefore = r.state;
       const onlineBefore = r.lastOnline;
-      const changed = apply();
+      const applied = apply();
+      const writes = applied.writes ?? [];
+      const changed = kind === 'write' ? writes : applied.changed;
       if (kind === 'desired') changed.forEach((p) => dirty.desired.add(p));
       if (kind === 'reported') changed.forEach((p) => dirty.reported.add(p));
+      writes.forEach((p) => dirty.desired.add(p));
       if (changed.length > 0 || stateBefore !== r.state || onlineBefore !== r.lastOnline) dirty.meta = true;
       if (changed.length > 0) r.seq++;
       const snapshot = snapshotOf(r);
       if (changed.length > 0) {
-        batch.updates[kind]++;
+        if (kind !== 'write') batch.updates[kind]++;
         const lastChanged: TwinChangeEvent['last'] = {};
         for (const p of changed) lastChanged[p] = last[p] ?? {};
         const ev: TwinChangeEvent = { id, seq: r.seq, kind, changed, snapshot, last: lastChanged };
+        if (writes.length > 0 || kind === 'desired')
+          ev.writes = kind === 'desired' ? changed.filter((p) => p in snapshot.desired) : writes;
         if (cause !== undefined) ev.cause = cause;
         batch.events.push(ev);
       }

@@ -29,6 +29,9 @@ export function changeData(ev: TwinChangeEvent): string {
   if (s.lastOnline !== undefined) body.lastOnline = s.lastOnline;
   if (ev.kind === 'desired') body.desired = Object.fromEntries(ev.changed.map((p) => [p, s.desired[p] ?? null]));
   if (ev.kind === 'reported') body.reported = Object.fromEntries(ev.changed.map((p) => [p, s.reported[p] ?? null]));
+  // Write statuses that changed: the whole desired entry, its `write` included.
+  if (ev.kind !== 'desired' && ev.writes && ev.writes.length > 0)
+    body.desired = Object.fromEntries(ev.writes.map((p) => [p, s.desired[p] ?? null]));
   return JSON.stringify(body);
 }
 

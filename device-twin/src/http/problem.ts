@@ -17,6 +17,7 @@ const TITLES: Record<number, string> = {
   422: 'Unprocessable value',
   431: 'Request header fields too large',
   500: 'Internal error',
+  502: 'Device refused the write',
   503: 'Not ready',
   504: 'Device did not answer in time',
 };
@@ -44,6 +45,8 @@ export function statusOf(code: ErrorCode): number {
       return 413;
     case 'ET_TIMEOUT':
       return 504;
+    case 'ET_WRITE_FAILED':
+      return 502;
     case 'ET_UNAVAILABLE':
       return 503;
     default:
@@ -78,7 +81,16 @@ export function installProblemHandlers(app: FastifyInstance, log: Logger, limits
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isEdgeTwinError(err)) {
       const extra: Record<string, unknown> = {};
-      for (const k of ['property', 'expected', 'current', 'pending', 'desiredVersion', 'limit'] as const) {
+      for (const k of [
+        'property',
+        'expected',
+        'current',
+        'pending',
+        'desiredVersion',
+        'limit',
+        'deviceCode',
+        'reason',
+      ] as const) {
         if (err.details[k] !== undefined) extra[k] = err.details[k];
       }
       if (err.details.type !== undefined) extra.propertyType = err.details.type;

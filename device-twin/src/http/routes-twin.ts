@@ -43,7 +43,8 @@ export function twinRoutes(app: FastifyInstance, twin: TwinService): void {
       schema: {
         summary:
           'Merge-patch desired values (typed; null deletes). If-Match compares the desired version only. ' +
-          '?wait=reported answers when the device reports them, or 504 when the timeout passes (the values stay stored).',
+          '?wait=reported answers 200 once the device applied them (desired[p].write.status applied), 502 when the device ' +
+          'refused one (problem with deviceCode and reason), or 504 when nothing was heard within the timeout (the values stay stored).',
         params: DeviceParamsSchema,
         querystring: PatchQuerySchema,
         body: DesiredPatchSchema,
@@ -57,6 +58,7 @@ export function twinRoutes(app: FastifyInstance, twin: TwinService): void {
           404: ProblemSchema,
           412: ProblemSchema,
           422: ProblemSchema,
+          502: ProblemSchema,
           504: ProblemSchema,
         },
       },

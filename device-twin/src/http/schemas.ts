@@ -3,7 +3,7 @@
  * them, and the OpenAPI document is built from the very same objects.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { DeviceModelSchema, DeviceSchema } from '@edgetwin/sdk';
+import { DeviceModelSchema, DeviceSchema, WriteStateSchema } from '@edgetwin/sdk';
 import './fastify-schema.js';
 
 export const ProblemSchema = Type.Object(
@@ -30,6 +30,7 @@ const DesiredEntrySchema = Type.Object({
   version: Type.Integer(),
   updatedAt: Type.Integer({ description: 'ms since epoch' }),
   source: Type.Union([Type.Literal('spec'), Type.Literal('cloud'), Type.Literal('http'), Type.Literal('mqtt')]),
+  write: Type.Optional(WriteStateSchema),
 });
 
 const ReportedEntrySchema = Type.Object({
@@ -85,7 +86,12 @@ export const DesiredPatchSchema = Type.Record(Type.String(), Type.Unknown(), {
 });
 
 export const PatchQuerySchema = Type.Object({
-  wait: Type.Optional(Type.Literal('reported', { description: 'Answer once the device reports the new values.' })),
+  wait: Type.Optional(
+    Type.Literal('reported', {
+      description:
+        'Answer once the device applied the new values (200), refused one (502 with its code), or the timeout passed (504).',
+    }),
+  ),
   timeout: Type.Optional(
     Type.Integer({
       minimum: 1,

@@ -13,7 +13,7 @@ import {
   type ResolvedDevice,
 } from '@edgetwin/sdk';
 import type { TwinService } from '../engine/twin-service.js';
-import type { ReportedEntry, TwinSnapshot } from '../types.js';
+import type { DesiredEntry, ReportedEntry, TwinSnapshot } from '../types.js';
 import { hwReason, hwStatus } from './errors.js';
 import type { Publisher, PublishOptions } from './publisher.js';
 
@@ -59,6 +59,17 @@ export class DataTopics {
     );
   }
 
+  /**
+   * A write outcome on `.../{property}/set/result`: code 200 with `write.status` applied, or 502
+   * with `write.status` failed and the device's `write.code` and `write.reason`. Pending is only
+   * sent as the answer to a `/set`.
+   */
+  publishWrite(dev: ResolvedDevice, property: string, snap: TwinSnapshot): void {
+    const d = snap.desired[property];
+    if (!d?.write || d.write.status === 'pending') return;
+    this.pub.publish(`${this.topics.set(dev, property)}/result`, setResult(d, d.version, this.now()));
+  }
+
   /** Everything current, e.g. after a (re)start against a broker that lost its retained messages. */
   publishAll(dev: ResolvedDevice, snap: TwinSnapshot): void {
     for (const [p, e] of Object.entries(snap.reported)) this.publishReported(dev, p, e);
@@ -89,16 +100,29 @@ export class DataTopics {
         throw new EdgeTwinError('ET_BAD_VALUE', `payload on ${topic} must be a JSON number, boolean, string or null`);
       }
       const snap = await this.twin.setDesired(id, { [parsed.property]: value }, { source: 'mqtt' });
-      this.pub.publish(resultTopic, {
-        code: 200,
-        timestamp: this.now(),
-        desiredVersion: snap.desiredVersion,
-        value: snap.desired[parsed.property]?.value ?? null,
-      });
+      const d = snap.desired[parsed.property];
+      this.pub.publish(
+        resultTopic,
+        d
+          ? setResult(d, snap.desiredVersion, this.now())
+          : { code: 200, timestamp: this.now(), desiredVersion: snap.desiredVersion, value: null },
+      );
     } catch (err) {
       this.onError('set');
       this.pub.publish(resultTopic, { code: hwStatus(err), timestamp: this.now(), reason: hwReason(err) });
     }
     return true;
   }
+}
+
+/** The `/set/result` body for a desired entry: its version, value and write status. */
+function setResult(d: DesiredEntry, desiredVersion: number, now: number): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    code: d.write?.status === 'failed' ? 502 : 200,
+    timestamp: now,
+    desiredVersion,
+    value: d.value,
+  };
+  if (d.write) body.write = d.write;
+  return body;
 }

@@ -22,6 +22,18 @@ export function msgTwin(
   if (desired) {
     t.expected = { value: formatValue(desired.value), metadata: { timestamp: desired.updatedAt } };
     t.expected_version = { cloud: 0, edge: desired.version };
+    const w = desired.write;
+    if (w && w.status !== 'pending') {
+      // What the mapper reported about this desired version, so a restarted mapper does not write it again.
+      const metadata: NonNullable<HwMsgTwin['observed_desired']>['metadata'] = {
+        status: w.status,
+        timestamp: w.at,
+        version: desired.version,
+      };
+      if (w.code !== undefined) metadata.code = w.code;
+      if (w.reason !== undefined) metadata.reason = w.reason;
+      t.observed_desired = { value: formatValue(desired.value), metadata };
+    }
   }
   if (reported)
     t.actual = {

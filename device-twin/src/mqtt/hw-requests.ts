@@ -19,7 +19,7 @@ import {
 } from '@edgetwin/sdk';
 import type { Logger } from 'pino';
 import type { TwinService } from '../engine/twin-service.js';
-import type { ReportInput } from '../types.js';
+import type { ReportInput, WriteOutcomeInput } from '../types.js';
 import { eventIdOf, hwReason, hwStatus } from './errors.js';
 import { membershipDevice, twinsOf } from './hw-payloads.js';
 import type { Publisher } from './publisher.js';
@@ -85,10 +85,19 @@ export class HwRequests {
     const dev = this.device(ref);
     const desired: Record<string, unknown> = {};
     const reported: Record<string, ReportInput> = {};
+    const outcomes: Record<string, WriteOutcomeInput> = {};
     for (const [name, t] of Object.entries(msg.twin)) {
       if (t === null) {
         desired[name] = null; // KubeEdge: a null twin deletes it; the reported value stays the device's
         continue;
+      }
+      const od = t.observed_desired;
+      if (od) {
+        const o: WriteOutcomeInput = { value: od.value, status: od.metadata.status };
+        if (od.metadata.version !== undefined) o.version = od.metadata.version;
+        if (od.metadata.code !== undefined) o.code = od.metadata.code;
+        if (od.metadata.reason !== undefined) o.reason = od.metadata.reason;
+        outcomes[name] = o;
       }
       const deleted = t.metadata?.type === 'deleted';
       if (t.expected) {
@@ -109,7 +118,7 @@ export class HwRequests {
       }
     }
     const cause = msg.event_id ?? '';
-    const snap = await this.twin.update(dev.id, { desired, reported, source: 'mqtt', cause });
+    const snap = await this.twin.update(dev.id, { desired, reported, outcomes, source: 'mqtt', cause });
     this.pub.publish(resultTopic, {
       event_id: cause,
       timestamp: this.now(),

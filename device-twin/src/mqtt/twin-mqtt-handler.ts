@@ -234,6 +234,8 @@ export class TwinMqttHandler {
         this.data.publishState(dev, ev.snapshot);
         continue;
       }
+      for (const p of ev.writes ?? []) this.data.publishWrite(dev, p, ev.snapshot);
+      if (ev.kind === 'write') continue;
       this.pub.publish(hwTopics.twinUpdateDocument(dev), documentOf(dev, ev, now));
       const deltaKeys = Object.keys(ev.snapshot.delta);
       const deltaTouched = ev.kind === 'desired' || ev.changed.some((p) => deltaKeys.includes(p));

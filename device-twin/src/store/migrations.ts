@@ -21,4 +21,11 @@ CREATE TABLE IF NOT EXISTS twin_spec (id TEXT NOT NULL, prop TEXT NOT NULL, valu
 `);
     },
   },
+  {
+    version: 2,
+    description: 'write status of each desired value (JSON WriteState: pending, applied, failed with code and reason)',
+    up(db) {
+      db.exec('ALTER TABLE twin_desired ADD COLUMN write TEXT');
+    },
+  },
 ];

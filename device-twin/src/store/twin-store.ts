@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EdgeTwinError, type Device, type DeviceModel, type TwinValue } from '@edgetwin/sdk';
+import { EdgeTwinError, type Device, type DeviceModel, type TwinValue, type WriteState } from '@edgetwin/sdk';
 import type { DesiredEntry, DesiredSource, DeviceState, ReportedEntry } from '../types.js';
 import { migrateSchema } from '../sqlite/migrate.js';
 import { TWIN_MIGRATIONS } from './migrations.js';
@@ -66,6 +66,8 @@ interface DesiredRow {
   version: number;
   updated_at: number;
   source: string;
+  /** The write status as JSON (WriteState), null before it was known. */
+  write: string | null;
 }
 interface ReportedRow {
   id: string;
@@ -109,9 +111,9 @@ export function openTwinStore(opts: { file: string }): TwinStore {
        state = excluded.state, last_online = excluded.last_online, seq = excluded.seq`,
     ),
     putDesired: db.prepare(
-      `INSERT INTO twin_desired (id, prop, value, version, updated_at, source) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO twin_desired (id, prop, value, version, updated_at, source, write) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id, prop) DO UPDATE SET value = excluded.value, version = excluded.version,
-       updated_at = excluded.updated_at, source = excluded.source`,
+       updated_at = excluded.updated_at, source = excluded.source, write = excluded.write`,
     ),
     delDesired: db.prepare('DELETE FROM twin_desired WHERE id = ? AND prop = ?'),
     putReported: db.prepare(
@@ -169,12 +171,14 @@ export function openTwinStore(opts: { file: string }): TwinStore {
         };
       }
       for (const r of db.prepare('SELECT * FROM twin_desired').all() as DesiredRow[]) {
-        twin(r.id).desired.set(r.prop, {
+        const e: DesiredEntry = {
           value: JSON.parse(r.value) as TwinValue,
           version: r.version,
           updatedAt: r.updated_at,
           source: r.source as DesiredSource,
-        });
+        };
+        if (r.write !== null) e.write = JSON.parse(r.write) as WriteState;
+        twin(r.id).desired.set(r.prop, e);
       }
       for (const r of db.prepare('SELECT * FROM twin_reported').all() as ReportedRow[]) {
         const e: ReportedEntry = { value: JSON.parse(r.value) as TwinValue, updatedAt: r.updated_at };
@@ -201,7 +205,15 @@ export function openTwinStore(opts: { file: string }): TwinStore {
       s.putMeta.run(id, m.desiredVersion, m.reportedVersion, m.state, m.lastOnline ?? null, m.seq);
     },
     putDesired(id, prop, e) {
-      s.putDesired.run(id, prop, JSON.stringify(e.value), e.version, e.updatedAt, e.source);
+      s.putDesired.run(
+        id,
+        prop,
+        JSON.stringify(e.value),
+        e.version,
+        e.updatedAt,
+        e.source,
+        e.write ? JSON.stringify(e.write) : null,
+      );
     },
     deleteDesired(id, prop) {
       s.delDesired.run(id, prop);

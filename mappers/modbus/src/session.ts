@@ -5,7 +5,13 @@
 import type { Logger } from 'pino';
 import { EdgeTwinError, type DeviceSession, type MapperProperty, type Reading, type TwinValue } from '@edgetwin/sdk';
 import { decodeBits, decodeRegisters, encodeRegisters, toBit, valueSpec, type ValueSpec } from './codec.js';
-import { isWritableTable, type ModbusProtocolConfig, type ModbusVisitorConfig, type RegisterTable } from './config.js';
+import {
+  isBitTable,
+  isWritableTable,
+  type ModbusProtocolConfig,
+  type ModbusVisitorConfig,
+  type RegisterTable,
+} from './config.js';
 import { planReads, type ReadRequest } from './planner.js';
 import type { Lease } from './transport/pool.js';
 import type { ModbusRequest } from './transport/connection.js';
@@ -179,6 +185,13 @@ export class ModbusSession implements DeviceSession<ModbusVisitorConfig> {
     const reading = back.get(property.name);
     if (reading instanceof Error) throw reading;
     return reading;
+  }
+
+  /** The value the registers hold for `value`: float32 rounding, integer registers times `scale`. */
+  represent(property: Property, value: TwinValue): TwinValue {
+    const s = this.spec(property);
+    if (isBitTable(s.table) || s.bit !== undefined || s.dataType === 'string' || s.dataType === 'boolean') return value;
+    return decodeRegisters(encodeRegisters(value, s), s);
   }
 
   async close(): Promise<void> {

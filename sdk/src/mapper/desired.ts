@@ -1,18 +1,28 @@
 /**
  * Desired values: deltas from edgecore and, when a session starts, the desired values edgecore
- * already holds (twin/get). ReadOnly and out-of-range values are refused with a log line and an
- * unhealthy note; the rest are coerced to the model type, written one at a time, and the value
- * read back is reported at once.
+ * already holds (twin/get). Each desired version is handled once: refused when it does not fit
+ * the property (ReadOnly, out of range), reported applied when the device already holds it, or
+ * written with bounded retries (write-attempt.ts). Its outcome (applied with the value read
+ * back, or failed with the device's code) goes to edgecore with the reported value.
  */
 import type { Logger } from 'pino';
-import { errorMessage } from '../errors.js';
+import { errorMessage, isEdgeTwinError } from '../errors.js';
+import type { HwMsgTwin } from '../twin/hw-messages.js';
 import { validateDesired, valuesEqual, type TwinValue } from '../twin/values.js';
+import { clip, WRITE_REASON_MAX } from '../twin/write-status.js';
 import type { Clock } from '../util/clock.js';
 import { callWithTimeout } from './call.js';
 import type { HwClient } from './hw-client.js';
 import type { ReadResults } from './poller.js';
 import type { Reporter } from './reporter.js';
 import type { DeviceSession, MapperDevice, MapperProperty } from './types.js';
+import { sameOnDevice, writeUntilApplied } from './write-attempt.js';
+
+/** A desired value to apply, with the desired version edgecore gave it when known. */
+interface Wanted {
+  raw: unknown;
+  version: number | undefined;
+}
 
 export interface DesiredWriterOptions {
   device: MapperDevice<unknown, unknown>;
@@ -25,16 +35,20 @@ export interface DesiredWriterOptions {
   readOne(p: MapperProperty<unknown>): Promise<ReadResults> | undefined;
   onProblem(message: string): void;
   signal: AbortSignal;
+  /** Writes per desired value at most (default 3). */
+  maxWriteAttempts?: number;
+  /** First pause between write attempts in ms (default 200, doubling). */
+  writeRetryDelayMs?: number;
 }
 
 export class DesiredWriter {
   private chain: Promise<void> = Promise.resolve();
   /** Latest value seen from the device, per property. */
   private readonly current = new Map<string, TwinValue>();
-  /** `property=value` pairs already refused, so a repeated delta is not flagged again. */
-  private readonly refused = new Set<string>();
+  /** Per property, the desired value (version) already handled: it is not written again. */
+  private readonly done = new Map<string, string>();
   /** Deltas that arrived while the device was disconnected. */
-  private readonly waiting = new Map<string, unknown>();
+  private readonly waiting = new Map<string, Wanted>();
 
   constructor(private readonly opts: DesiredWriterOptions) {}
 
@@ -42,15 +56,18 @@ export class DesiredWriter {
     this.current.set(property, value);
   }
 
-  apply(delta: Record<string, unknown>): void {
-    this.chain = this.chain.then(() => this.write(delta)).catch((err) => this.failed(err));
+  /** A delta from edgecore; `twin` (the delta message's twins) gives the desired versions. */
+  apply(delta: Record<string, unknown>, twin: Record<string, HwMsgTwin> = {}): void {
+    const wanted = new Map<string, Wanted>();
+    for (const [name, raw] of Object.entries(delta)) wanted.set(name, { raw, version: versionOf(twin[name]) });
+    this.chain = this.chain.then(() => this.write(wanted)).catch((err) => this.failed(err));
   }
 
   /** A session started: apply what edgecore holds as desired (and deltas that came meanwhile). */
   connected(): void {
     this.chain = this.chain
       .then(async () => {
-        const wanted: Record<string, unknown> = Object.fromEntries(this.waiting);
+        const wanted = new Map(this.waiting);
         this.waiting.clear();
         try {
           const twin = await callWithTimeout(() => this.opts.hw.twinGet(this.opts.device), {
@@ -62,11 +79,14 @@ export class DesiredWriter {
           for (const p of this.opts.device.properties) {
             const t = twin[p.name];
             const expected = t?.expected?.value;
-            if (expected === undefined || expected === '') continue;
-            const actual = t?.actual?.value;
-            if (actual !== undefined && valuesEqual(p.model.type, expected, actual)) continue;
+            if (expected === undefined || expected === '' || wanted.has(p.name)) continue;
             if (p.model.accessMode === 'ReadOnly') continue; // twin/get holds no request to refuse
-            wanted[p.name] = expected;
+            const version = versionOf(t);
+            const od = t?.observed_desired;
+            // Already applied or refused (e.g. before a mapper restart): written once means once.
+            if (od && (od.metadata.version !== undefined ? od.metadata.version === version : od.value === expected))
+              continue;
+            wanted.set(p.name, { raw: expected, version });
           }
         } catch (err) {
           this.opts.logger.warn(
@@ -74,7 +94,7 @@ export class DesiredWriter {
             `could not get the twin of device ${this.opts.device.id} to apply desired values already set: ${errorMessage(err)}`,
           );
         }
-        if (Object.keys(wanted).length > 0) await this.write(wanted);
+        if (wanted.size > 0) await this.write(wanted);
       })
       .catch((err) => this.failed(err));
   }
@@ -91,9 +111,9 @@ export class DesiredWriter {
     await this.chain;
   }
 
-  private async write(delta: Record<string, unknown>): Promise<void> {
+  private async write(wanted: Map<string, Wanted>): Promise<void> {
     const { device, logger } = this.opts;
-    for (const [name, raw] of Object.entries(delta)) {
+    for (const [name, w] of wanted) {
       if (this.opts.signal.aborted) return;
       const prop = device.properties.find((p) => p.name === name);
       if (!prop) {
@@ -103,33 +123,48 @@ export class DesiredWriter {
         );
         continue;
       }
-      let value: TwinValue;
-      try {
-        value = validateDesired(prop.model, raw);
-      } catch (err) {
-        this.refuse(prop, raw, err);
-        continue;
-      }
-      const now = this.current.get(name);
-      if (now !== undefined && valuesEqual(prop.model.type, now, value)) {
-        // Already there. Report it unless that was the last report (a delta computed before it).
-        const last = this.opts.reporter.lastReported(name);
-        if (last === undefined || !valuesEqual(prop.model.type, last, now)) {
-          this.opts.reporter.offer(name, { value: now }, true);
-          await this.opts.reporter.flush([name]);
-        }
-        continue;
-      }
-      const session = this.opts.session();
-      if (!session) {
-        this.waiting.set(name, raw);
-        logger.info(
+      const key = w.version !== undefined ? `v${w.version}` : `=${JSON.stringify(w.raw)}`;
+      if (this.done.get(name) === key) {
+        logger.debug(
           { property: name },
-          `device ${device.id} is not connected; ${name}=${String(raw)} is written once it is`,
+          `desired ${name} (${key}) of ${device.id} was already handled; not written again`,
         );
         continue;
       }
-      await this.writeOne(session, prop, value);
+      let value: TwinValue;
+      try {
+        value = validateDesired(prop.model, w.raw);
+      } catch (err) {
+        this.done.set(name, key);
+        await this.fail(
+          prop,
+          w,
+          isEdgeTwinError(err) ? err.code : 'ET_BAD_VALUE',
+          `refused desired value ${JSON.stringify(w.raw)} for device ${device.id} property ${name}: ${errorMessage(err)}`,
+        );
+        continue;
+      }
+      const session = this.opts.session();
+      const now = this.current.get(name);
+      const there =
+        now !== undefined &&
+        (session ? sameOnDevice(session, prop, value, now) : valuesEqual(prop.model.type, now, value));
+      if (there) {
+        this.done.set(name, key);
+        this.opts.reporter.offer(name, { value: now }, true);
+        this.opts.reporter.outcome(name, { value, version: w.version, status: 'applied' });
+        await this.opts.reporter.flush([name]);
+        continue;
+      }
+      if (!session) {
+        this.waiting.set(name, w);
+        logger.info(
+          { property: name },
+          `device ${device.id} is not connected; ${name}=${String(w.raw)} is written once it is`,
+        );
+        continue;
+      }
+      await this.writeOne(session, prop, value, w, key);
     }
   }
 
@@ -137,43 +172,65 @@ export class DesiredWriter {
     session: DeviceSession<unknown>,
     prop: MapperProperty<unknown>,
     value: TwinValue,
+    w: Wanted,
+    key: string,
   ): Promise<void> {
     const { device, logger, reporter } = this.opts;
+    let outcome;
     try {
-      let reading = await callWithTimeout((s) => session.write(prop, value, s), {
-        timeoutMs: this.opts.callTimeoutMs,
+      outcome = await writeUntilApplied({
+        deviceId: device.id,
+        session,
+        property: prop,
+        value,
+        readBack: async () => (await this.opts.readOne(prop))?.get(prop.name),
         clock: this.opts.clock,
+        callTimeoutMs: this.opts.callTimeoutMs,
         signal: this.opts.signal,
-        what: `write of device ${device.id} property ${prop.name}`,
+        ...(this.opts.maxWriteAttempts !== undefined ? { maxAttempts: this.opts.maxWriteAttempts } : {}),
+        ...(this.opts.writeRetryDelayMs !== undefined ? { retryDelayMs: this.opts.writeRetryDelayMs } : {}),
       });
-      if (!reading) {
-        const r = (await this.opts.readOne(prop))?.get(prop.name);
-        reading = r instanceof Error || r === undefined ? { value } : r;
-      }
-      this.current.set(prop.name, reading.value);
-      logger.info(
-        { property: prop.name },
-        `wrote ${prop.name}=${String(value)} to device ${device.id}; it reads back ${String(reading.value)}`,
-      );
-      reporter.offer(prop.name, reading, true);
-      await reporter.flush([prop.name]);
     } catch (err) {
-      if (this.opts.signal.aborted) return;
-      const msg = `writing ${prop.name}=${String(value)} to device ${device.id} failed: ${errorMessage(err)}`;
-      logger.warn({ property: prop.name, err: errorMessage(err) }, msg);
-      this.opts.onProblem(msg);
+      if (this.opts.signal.aborted) return; // the session ended: written again when it is back
+      throw err;
     }
-  }
-
-  private refuse(prop: MapperProperty<unknown>, raw: unknown, err: unknown): void {
-    const key = `${prop.name}=${String(raw)}`;
-    const msg = `refused desired value ${JSON.stringify(raw)} for device ${this.opts.device.id} property ${prop.name}: ${errorMessage(err)}`;
-    if (this.refused.has(key)) {
-      this.opts.logger.debug({ property: prop.name }, msg);
+    this.done.set(prop.name, key);
+    if (outcome.status === 'applied' && outcome.reading) {
+      this.current.set(prop.name, outcome.reading.value);
+      logger.info(
+        { property: prop.name, writes: outcome.writes },
+        `wrote ${prop.name}=${String(value)} to device ${device.id}; it reads back ${String(outcome.reading.value)}`,
+      );
+      reporter.offer(prop.name, outcome.reading, true);
+      reporter.outcome(prop.name, { value, version: w.version, status: 'applied' });
+      await reporter.flush([prop.name]);
       return;
     }
-    this.refused.add(key);
-    this.opts.logger.warn({ property: prop.name, code: (err as { code?: string }).code }, msg);
-    this.opts.onProblem(msg);
+    await this.fail(
+      prop,
+      w,
+      outcome.code ?? 'ET_INTERNAL',
+      `writing ${prop.name}=${String(value)} to device ${device.id} failed after ${outcome.writes} write(s): ${outcome.reason ?? 'unknown'}`,
+    );
   }
+
+  private async fail(prop: MapperProperty<unknown>, w: Wanted, code: string, msg: string): Promise<void> {
+    this.opts.logger.warn({ property: prop.name, code }, msg);
+    this.opts.onProblem(msg);
+    const value =
+      typeof w.raw === 'number' || typeof w.raw === 'boolean' || typeof w.raw === 'string' ? w.raw : String(w.raw);
+    this.opts.reporter.outcome(prop.name, {
+      value,
+      version: w.version,
+      status: 'failed',
+      code,
+      reason: clip(msg, WRITE_REASON_MAX),
+    });
+    await this.opts.reporter.flush([prop.name]);
+  }
+}
+
+function versionOf(t: HwMsgTwin | undefined): number | undefined {
+  const v = t?.expected_version?.edge;
+  return typeof v === 'number' && v > 0 ? v : undefined;
 }

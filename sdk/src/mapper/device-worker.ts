@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import type { HwMsgTwin } from '../twin/hw-messages.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { sleep, type Clock } from '../util/clock.js';
 import { callWithTimeout, deferred } from './call.js';
@@ -82,9 +83,9 @@ export class DeviceWorker {
     };
   }
 
-  /** A delta from edgecore: `{property: "value"}`. */
-  onDelta(delta: Record<string, unknown>): void {
-    this.desired.apply(delta);
+  /** A delta from edgecore: `{property: "value"}`, and the message's twins (desired versions). */
+  onDelta(delta: Record<string, unknown>, twin?: Record<string, HwMsgTwin>): void {
+    this.desired.apply(delta, twin);
   }
 
   /** The broker link came back: send the state again if it was not delivered. */

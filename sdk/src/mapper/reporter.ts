@@ -2,15 +2,27 @@
  * Reporting: values offered by reads and pushes are kept per property (latest wins) and sent as
  * one `$hw` twin/update per report cycle group, only when they changed since the last report.
  * Sends are serialized; report cycles that come while a send is in flight share one queued send,
- * so slow answers coalesce instead of piling up.
+ * so slow answers coalesce instead of piling up. A write outcome (`outcome`) travels in the same
+ * twin/update as the value read back, as the property's `observed_desired`.
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { TWIN_VALUE_PATTERN, type HwMsgTwin } from '../twin/hw-messages.js';
+import { TWIN_VALUE_PATTERN, type HwMsgTwin, type HwObservedDesired } from '../twin/hw-messages.js';
 import { formatValue, valuesEqual, wireTypeOf, type TwinValue } from '../twin/values.js';
 import type { Clock, ClockTimer } from '../util/clock.js';
 import type { HwClient } from './hw-client.js';
 import type { MapperDevice, Reading } from './types.js';
+
+/** The outcome of writing a desired value, for `Reporter.outcome`. */
+export interface DesiredOutcome {
+  /** The desired value written (model type). */
+  value: TwinValue;
+  /** Its desired version, when edgecore gave one. */
+  version: number | undefined;
+  status: 'applied' | 'failed';
+  code?: string;
+  reason?: string;
+}
 
 interface PendingValue {
   value: TwinValue;
@@ -20,6 +32,7 @@ interface PendingValue {
 
 export class Reporter {
   private readonly pending = new Map<string, PendingValue>();
+  private readonly outcomes = new Map<string, HwObservedDesired>();
   private readonly last = new Map<string, TwinValue>();
   private readonly lastQuality = new Map<string, string | undefined>();
   private readonly timers = new Set<ClockTimer>();
@@ -49,6 +62,15 @@ export class Reporter {
       timestamp: reading.sourceTime ?? this.clock.now(),
       quality: reading.quality,
     });
+  }
+
+  /** A write outcome, sent with the next report of `property` (call `flush` to send it now). */
+  outcome(property: string, o: DesiredOutcome): void {
+    const metadata: HwObservedDesired['metadata'] = { status: o.status, timestamp: this.clock.now() };
+    if (o.version !== undefined) metadata.version = o.version;
+    if (o.code !== undefined) metadata.code = o.code;
+    if (o.reason !== undefined) metadata.reason = o.reason;
+    this.outcomes.set(property, { value: formatValue(o.value).slice(0, 512), metadata });
   }
 
   /** Starts one timer per distinct reportCycle. */
@@ -91,9 +113,16 @@ export class Reporter {
     if (this.stopped) return;
     const taken = new Map<string, PendingValue>();
     for (const [name, v] of this.pending) if (!names || names.includes(name)) taken.set(name, v);
-    if (taken.size === 0) return;
+    const outcomes = new Map<string, HwObservedDesired>();
+    for (const [name, o] of this.outcomes) if (!names || names.includes(name)) outcomes.set(name, o);
+    if (taken.size === 0 && outcomes.size === 0) return;
     const twin: Record<string, HwMsgTwin> = {};
     const previous = new Map<string, TwinValue | undefined>();
+    for (const [name, o] of outcomes) {
+      this.outcomes.delete(name);
+      const prop = this.device.properties.find((p) => p.name === name)!;
+      twin[name] = { observed_desired: o, metadata: { type: wireTypeOf(prop.model.type) } };
+    }
     for (const [name, v] of taken) {
       this.pending.delete(name);
       const prop = this.device.properties.find((p) => p.name === name)!;
@@ -109,17 +138,19 @@ export class Reporter {
       this.last.set(name, v.value);
       this.lastQuality.set(name, v.quality);
       twin[name] = {
+        ...twin[name],
         actual: { value: text, metadata: { timestamp: v.timestamp, ...(v.quality ? { quality: v.quality } : {}) } },
         metadata: { type: wireTypeOf(prop.model.type) },
       };
     }
-    if (previous.size === 0) return;
+    if (Object.keys(twin).length === 0) return;
     try {
       await this.hw.twinUpdate(this.device, twin);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ET_UNAVAILABLE' || code === 'ET_TIMEOUT' || code === 'ET_ABORTED') {
         // Not delivered or not confirmed: send again next cycle unless newer values arrived meanwhile.
+        for (const [name, o] of outcomes) if (!this.outcomes.has(name)) this.outcomes.set(name, o);
         for (const [name, prev] of previous) {
           if (!this.pending.has(name)) this.pending.set(name, taken.get(name)!);
           this.lastQuality.delete(name);

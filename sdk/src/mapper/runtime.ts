@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { pino, type Level, type Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import type { HwMsgTwin } from '../twin/hw-messages.js';
 import { hwTopics, parseDeviceId, specTopics } from '../twin/topics.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -165,8 +166,10 @@ export async function runMapper<PS extends TSchema, VS extends TSchema>(
     const worker = workers.get(id);
     if (!worker) return;
     try {
-      const msg = JSON.parse(payload.toString('utf8')) as { delta?: unknown };
-      if (typeof msg.delta === 'object' && msg.delta !== null) worker.onDelta(msg.delta as Record<string, unknown>);
+      const msg = JSON.parse(payload.toString('utf8')) as { delta?: unknown; twin?: unknown };
+      const twin = typeof msg.twin === 'object' && msg.twin !== null ? (msg.twin as Record<string, HwMsgTwin>) : {};
+      if (typeof msg.delta === 'object' && msg.delta !== null)
+        worker.onDelta(msg.delta as Record<string, unknown>, twin);
     } catch (err) {
       log.warn({ device: id, topic }, `ignoring a delta on ${topic} that is not JSON: ${errorMessage(err)}`);
     }

@@ -81,8 +81,21 @@ export interface DeviceSession<V> {
    * properties it could NOT subscribe; the runtime polls those with `read`.
    */
   subscribe?(properties: readonly MapperProperty<V>[], signal: AbortSignal): Promise<string[]>;
-  /** Writes a desired value; returns the value read back when the driver has it. */
+  /**
+   * Writes a desired value once; returns the value read back when the driver has it (else the
+   * runtime reads it). When the device refuses, throw an EdgeTwinError 'ET_PROTOCOL' whose
+   * `details.status` names the device's status (e.g. "BadUserAccessDenied", "IllegalDataAddress");
+   * the runtime reports it as the write's `failed` outcome without retrying. Other errors
+   * (timeouts, lost connections) are retried a bounded number of times.
+   */
   write(property: MapperProperty<V>, value: TwinValue, signal: AbortSignal): Promise<Reading | undefined>;
+  /**
+   * The value the device holds after `value` is written, in the model type: float32 rounding,
+   * register scale, fixed-point resolution. The runtime compares desired and read-back values
+   * through it, so 21.3 written to a float32 counts as applied when 21.299999237060547 reads back.
+   * Without it, values are compared by the model type only. Throwing means "cannot hold it".
+   */
+  represent?(property: MapperProperty<V>, value: TwinValue): TwinValue;
   close(): Promise<void>;
 }
 

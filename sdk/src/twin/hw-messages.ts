@@ -7,6 +7,7 @@ import { EdgeTwinError } from '../errors.js';
 import { checkWithSchema } from '../schema/validate.js';
 import { excerpt, parseBoundedJson } from './limits.js';
 import { WireTypes } from './values.js';
+import { WRITE_CODE_MAX, WRITE_REASON_MAX } from './write-status.js';
 
 // The schemas below have no defaults: decoders check the parsed JSON in place (checkWithSchema).
 
@@ -27,6 +28,26 @@ export type HwTwinValue = Static<typeof TwinValueSchema>;
 
 const TwinVersionSchema = Type.Object({ cloud: Type.Integer(), edge: Type.Integer() });
 
+/**
+ * EdgeTwin extension (KubeEdge ignores it): the outcome of writing a desired value, sent by the
+ * mapper with (or without) the value read back. Maps onto DMI's `Twin.observedDesired`
+ * (`value` + string `metadata`) when the channel moves to DMI.
+ */
+const ObservedDesiredSchema = Type.Object({
+  /** The desired value the outcome is about, as a twin string. */
+  value: Type.String({ maxLength: 512 }),
+  metadata: Type.Object({
+    status: Type.Union([Type.Literal('applied'), Type.Literal('failed')]),
+    timestamp: Type.Optional(Type.Integer()),
+    /** The desired version written (`expected_version.edge` of the delta), when the mapper knew it. */
+    version: Type.Optional(Type.Integer()),
+    /** failed: the device's status code, e.g. BadUserAccessDenied. */
+    code: Type.Optional(Type.String({ maxLength: WRITE_CODE_MAX })),
+    reason: Type.Optional(Type.String({ maxLength: WRITE_REASON_MAX })),
+  }),
+});
+export type HwObservedDesired = Static<typeof ObservedDesiredSchema>;
+
 export const HwMsgTwinSchema = Type.Object({
   expected: Type.Optional(TwinValueSchema),
   actual: Type.Optional(TwinValueSchema),
@@ -34,6 +55,7 @@ export const HwMsgTwinSchema = Type.Object({
   metadata: Type.Optional(Type.Object({ type: Type.Optional(Type.String()) })),
   expected_version: Type.Optional(TwinVersionSchema),
   actual_version: Type.Optional(TwinVersionSchema),
+  observed_desired: Type.Optional(ObservedDesiredSchema),
 });
 export type HwMsgTwin = Static<typeof HwMsgTwinSchema>;
 

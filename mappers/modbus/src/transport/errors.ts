@@ -16,6 +16,19 @@ export const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
   11: 'Gateway target device failed to respond',
 };
 
+/** Exception names as status codes (`details.status`): what a write outcome's `code` says. */
+export const EXCEPTION_STATUS: Readonly<Record<number, string>> = {
+  1: 'IllegalFunction',
+  2: 'IllegalDataAddress',
+  3: 'IllegalDataValue',
+  4: 'SlaveDeviceFailure',
+  5: 'Acknowledge',
+  6: 'SlaveDeviceBusy',
+  8: 'MemoryParityError',
+  10: 'GatewayPathUnavailable',
+  11: 'GatewayTargetDeviceFailedToRespond',
+};
+
 const HINTS: Readonly<Record<number, string>> = {
   1: 'the device does not support this function; for writes try visitor writeMultiple: true',
   2: "check the visitor's register, offset and limit against the device's register map",
@@ -56,7 +69,7 @@ export function toEdgeTwinError(err: unknown, req: RequestInfo, timeoutMs: numbe
     const hint = HINTS[code] ? `: ${HINTS[code]}` : '';
     return new EdgeTwinError('ET_PROTOCOL', `Modbus exception ${code} (${name}) from ${where}${hint}`, {
       cause: err,
-      details: { ...req, exceptionCode: code },
+      details: { ...req, exceptionCode: code, status: EXCEPTION_STATUS[code] ?? `ModbusException${code}` },
     });
   }
   if (isTimeout(err)) {

@@ -94,6 +94,16 @@ export function toVariant(dataType: DataType, value: TwinValue): Variant {
   }
 }
 
+/**
+ * The value a node of `dataType` holds after `value` is written: a Float node keeps the nearest
+ * float32 (21.3 -> 21.299999237060547); every other type holds what the Variant carries.
+ */
+export function heldValue(dataType: DataType, value: TwinValue): TwinValue {
+  if (dataType !== DataType.Float) return value;
+  const n = typeof value === 'string' ? Number(value) : typeof value === 'boolean' ? Number(value) : value;
+  return Number.isFinite(n) ? Math.fround(n) : value;
+}
+
 /** A scalar from a Variant as a plain JS value (64-bit integers become bigint). */
 function plain(variant: Variant): unknown {
   const v: unknown = variant.value;

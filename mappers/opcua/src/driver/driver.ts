@@ -59,6 +59,7 @@ export function createOpcuaDriver(
         read: (p, sig) => s.read(p, sig),
         subscribe: (p, sig) => s.subscribe(p, sig),
         write: (p, v, sig) => s.write(p, v, sig),
+        represent: (p, v) => s.represent(p, v),
         close: async () => {
           open.delete(tracked);
           await s.close();

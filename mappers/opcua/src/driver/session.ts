@@ -23,7 +23,7 @@ import {
   type TwinValue,
 } from '@edgetwin/sdk';
 import type { OpcuaVisitorConfig } from '../config.js';
-import { dataTypeName, toReading, toVariant } from '../codec/values.js';
+import { dataTypeName, heldValue, toReading, toVariant } from '../codec/values.js';
 import type { OpcuaConnection } from '../transport/client.js';
 import type { PropertyNode } from './nodes.js';
 
@@ -247,6 +247,12 @@ export class OpcuaDeviceSession implements DeviceSession<OpcuaVisitorConfig> {
     const back = await this.read([property], signal);
     const r = back.get(property.name);
     return r instanceof Error ? undefined : r;
+  }
+
+  /** The value a node of this DataType holds for `value` (a Float node keeps float32 precision). */
+  represent(property: Prop, value: TwinValue): TwinValue {
+    const n = this.node(property);
+    return n.dataType === undefined ? value : heldValue(n.dataType, value);
   }
 
   async close(): Promise<void> {

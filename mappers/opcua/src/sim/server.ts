@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import {
+  AccessLevelFlag,
   MessageSecurityMode,
   OPCUACertificateManager,
   OPCUAServer,
@@ -74,6 +75,10 @@ export interface OpcuaSimulator {
   subscriptionCount(): number;
   /** The monitored items of every live subscription, with their revised intervals. */
   monitoredItems(): SimMonitoredItem[];
+  /** Values written to `nodeId` (e.g. `ns=2;s=Plant.Heater.Setpoint`) by clients since the start. */
+  writeCount(nodeId: string): number;
+  /** Lets clients write `nodeId` or not (userAccessLevel; a refused write gets BadUserAccessDenied). */
+  setUserWritable(nodeId: string, writable: boolean): void;
   /** Ends every client session on the server side (as a session timeout or an operator would). */
   dropSessions(): void;
   /** Adds a client certificate (PEM or DER file) to the server's trust list. */
@@ -139,6 +144,14 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions = {}): Pro
       sub.once('terminated', () => subscriptions.delete(sub));
     });
   });
+  const writes = new Map<string, number>();
+  server.on('request', (request: { schema?: { name?: string }; nodesToWrite?: { nodeId: NodeId }[] }) => {
+    if (request.schema?.name !== 'WriteRequest') return;
+    for (const w of request.nodesToWrite ?? []) {
+      const id = w.nodeId.toString();
+      writes.set(id, (writes.get(id) ?? 0) + 1);
+    }
+  });
   await server.start();
 
   const tickMs = opts.tickMs ?? 500;
@@ -155,6 +168,14 @@ export async function startOpcuaSimulator(opts: OpcuaSimulatorOptions = {}): Pro
     thumbprint: certificateThumbprint(server.getCertificate()),
     plant,
     sessionCount: () => server.currentSessionCount,
+    writeCount: (nodeId) => writes.get(nodeId) ?? 0,
+    setUserWritable(nodeId, writable) {
+      const node = addressSpace.findNode(nodeId) as { userAccessLevel?: number } | null;
+      if (!node) throw new Error(`OPC UA simulator: no node ${nodeId}`);
+      node.userAccessLevel = writable
+        ? AccessLevelFlag.CurrentRead | AccessLevelFlag.CurrentWrite
+        : AccessLevelFlag.CurrentRead;
+    },
     dropSessions() {
       // node-opcua keeps sessions in a private map; the simulator reaches in to end them.
       const engine = server.engine as unknown as { _sessions: Record<string, { authenticationToken: NodeId }> };
