@@ -15,7 +15,7 @@ const HELP = `Usage: edgetwin <command> [options]
 
 Commands:
   edge      Run edgecore: device twins, MQTT, HTTP API, mappers, pods (embedded mode).
-  cloud     Run cloudcore (Kubernetes sync); "cloud token create", "cloud nodes".
+  cloud     Run cloudcore (Kubernetes sync); "cloud token create|list|revoke", "cloud nodes".
   logs      Print a pod's container log: edgetwin logs POD [-c CONTAINER] [-f] [-p].
   images    Load an OCI image archive into containerd: edgetwin images import FILE.
   help      Show this help; "edgetwin <command> --help" shows a command's options.
