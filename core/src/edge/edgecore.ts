@@ -75,6 +75,7 @@ export class EdgeCore {
   private recorder: HistoryRecorder | undefined;
   private broker: EmbeddedBroker | undefined;
   private client: MqttConnection | undefined;
+  private publisher: MqttConnection | undefined;
   private handler: TwinMqttHandler | undefined;
   private http: Awaited<ReturnType<typeof createHttpApi>> | undefined;
   devices: DeviceDirectorySync | undefined;
@@ -116,10 +117,20 @@ export class EdgeCore {
       await this.broker.start();
       this.mqttUrl = this.broker.url;
     }
-    this.client = await connectBroker(this.mqttUrl, `edgecore-${nodeName}`, logger.child({ module: 'mqtt' }));
+    // Two connections, as KubeEdge's eventbus has: answers leave on `publisher`, requests come in
+    // on `client`, which stops handing them while the publisher's window is full. Its PUBACKs
+    // then never wait behind requests the reader left in the socket (a lock-up under overload).
+    const mqttLog = logger.child({ module: 'mqtt' });
+    this.publisher = await connectBroker(this.mqttUrl, { clientId: `edgecore-${nodeName}-pub` }, mqttLog);
+    this.client = await connectBroker(
+      this.mqttUrl,
+      { clientId: `edgecore-${nodeName}`, outgoing: this.publisher },
+      mqttLog,
+    );
     const handler = new TwinMqttHandler({
       twin,
       client: this.client,
+      publisher: this.publisher,
       nodeName,
       logger,
       ...(this.opts.dataTopicBase ? { dataTopicBase: this.opts.dataTopicBase } : {}),
@@ -196,6 +207,7 @@ export class EdgeCore {
     }
 
     const client = this.client;
+    const publisher = this.publisher;
     this.http = await createHttpApi({
       twin,
       logger: logger.child({ module: 'http' }),
@@ -207,7 +219,7 @@ export class EdgeCore {
           mappers: () => this.supervisor?.status() ?? [],
           problems: () => this.devices?.problems ?? [],
         }),
-      ready: () => (client.connected ? true : 'not connected to the MQTT broker'),
+      ready: () => (client.connected && publisher.connected ? true : 'not connected to the MQTT broker'),
     });
     consoleRoutes(this.http);
     const address = await this.http
@@ -236,9 +248,9 @@ export class EdgeCore {
    * after 10 s, collects the start-up garbage, so an idle edgecore does not hold on to it.
    */
   private settleHeap(): void {
-    const client = this.client;
-    void client?.whenAcknowledged(10_000).then(() => {
-      if (this.client === client) collectGarbageNow(); // not stopped meanwhile
+    const publisher = this.publisher;
+    void publisher?.whenAcknowledged(10_000).then(() => {
+      if (this.publisher === publisher) collectGarbageNow(); // not stopped meanwhile
     });
   }
 
@@ -279,6 +291,8 @@ export class EdgeCore {
     this.handler = undefined;
     await this.client?.end();
     this.client = undefined;
+    await this.publisher?.end();
+    this.publisher = undefined;
     await this.broker?.stop();
     this.broker = undefined;
     this.recorder?.stop();
@@ -298,9 +312,14 @@ export class EdgeCore {
  * the first ones too (the broker may start after edgecore, e.g. under systemd). A bad URL or a
  * broker refusing edgecore's credentials is a configuration error.
  */
-async function connectBroker(url: string, clientId: string, log: Logger): Promise<MqttConnection> {
+async function connectBroker(
+  url: string,
+  opts: { clientId: string; outgoing?: MqttConnection },
+  parentLog: Logger,
+): Promise<MqttConnection> {
+  const log = parentLog.child({ clientId: opts.clientId });
   try {
-    const conn = new MqttConnection({ url, clientId, waitForBroker: true });
+    const conn = new MqttConnection({ url, ...opts, waitForBroker: true });
     let connectedOnce = false;
     conn.on('offline', (err, retryInMs) =>
       log.warn(

@@ -33,7 +33,13 @@ import { Publisher } from './publisher.js';
 
 export interface TwinMqttHandlerOptions {
   twin: TwinService;
+  /** Subscribes and receives requests. */
   client: MqttConnection;
+  /**
+   * Publishes answers, events and values (default: `client`). A second connection, made with
+   * `outgoing: publisher` on `client`, keeps a full window's PUBACKs from waiting behind requests.
+   */
+  publisher?: MqttConnection;
   nodeName: string;
   /** Base of the data topics (default `devices`). */
   dataTopicBase?: string;
@@ -50,6 +56,7 @@ export interface TwinMqttHandlerOptions {
 export class TwinMqttHandler {
   private readonly twin: TwinService;
   private readonly client: MqttConnection;
+  private readonly publisher: MqttConnection;
   private readonly nodeName: string;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -67,6 +74,7 @@ export class TwinMqttHandler {
   constructor(opts: TwinMqttHandlerOptions) {
     this.twin = opts.twin;
     this.client = opts.client;
+    this.publisher = opts.publisher ?? opts.client;
     this.nodeName = opts.nodeName;
     this.log = opts.logger.child({ module: 'twin-mqtt' });
     this.clock = opts.clock ?? systemClock;
@@ -77,7 +85,7 @@ export class TwinMqttHandler {
       'edgetwin_mqtt_request_seconds',
       'Time from receiving a $hw request to publishing its answer (commit included).',
     );
-    this.pub = new Publisher(this.client, this.log, metrics);
+    this.pub = new Publisher(this.publisher, this.log, metrics);
     metrics.gauge(
       'edgetwin_mqtt_requests_in_flight',
       'MQTT requests received and not answered yet.',
@@ -91,7 +99,7 @@ export class TwinMqttHandler {
     metrics.gauge(
       'edgetwin_mqtt_publishes_queued',
       'QoS 1 publishes waiting for a place in the outgoing window.',
-      () => this.client.queuedCount,
+      () => this.publisher.queuedCount,
     );
     metrics.gauge(
       'edgetwin_mqtt_requests_held',

@@ -74,6 +74,13 @@ export interface MqttConnectionOptions {
   maxHeld?: number;
   /** QoS 1 messages sent and not acknowledged at most; more wait for a place (default 1024). */
   window?: number;
+  /**
+   * The connection the message handler publishes its answers on, when it is another one (as
+   * edgecore does: requests in on one, answers out on another, so a paused reader never holds
+   * back the PUBACKs that empty the window). Handing then waits for room in that connection's
+   * window and socket instead of this one's.
+   */
+  outgoing?: MqttConnection;
   /** PUBACK a received QoS 1 message when its handler is done (default) or as soon as it is read. */
   ackWhen?: 'done' | 'read';
   /** Messages waiting and no PUBACK for this long: the connection is replaced, ms (default 20000). */
@@ -91,6 +98,8 @@ export interface MqttConnectionOptions {
 }
 
 export interface MqttConnectionEvents {
+  /** PUBACKs freed places in the outgoing window (emitted once per batch read). */
+  acked: [];
   /** A CONNACK accepted the connection (the first one and after every reconnect). */
   connect: [];
   /** The connection was lost or could not be made; a new attempt follows after `retryInMs`. */
@@ -123,6 +132,8 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   private socketPaused = false;
   private pumping = false;
   private pumpAgain = false;
+  /** PUBACKs were read in this pump. */
+  private acked = false;
   private corked = false;
 
   /** QoS 0 messages dropped because there was no connection. */
@@ -143,18 +154,16 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       maxInFlight,
       maxBufferedBytes: this.maxBuffered,
       maxHeld: opts.maxHeld ?? maxInFlight * 4,
-      window: this.session.window,
+      window: (opts.outgoing ?? this).window,
+      readAhead: opts.outgoing === undefined,
       ackWhen: opts.ackWhen ?? 'done',
-      outgoing: () => ({
-        queued: this.session.queuedCount,
-        unacked: this.session.unackedCount,
-        writable: this.socket?.writableLength ?? 0,
-      }),
+      outgoing: () => (opts.outgoing ?? this).outgoingLoad(),
       acknowledge: (packetId, generation) => {
         if (generation === this.generation && this.isConnected) this.write(encodePuback(packetId));
       },
       wake: () => this.pump(),
     });
+    opts.outgoing?.on('acked', () => this.pump());
     this.liveness = new Liveness({
       keepaliveMs: this.keepaliveMs,
       ackTimeoutMs: opts.ackTimeoutMs ?? 20_000,
@@ -171,6 +180,20 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   /** QoS 1 messages published and not acknowledged by the broker yet (in the window or waiting for it). */
   get unackedCount(): number {
     return this.session.unackedCount + this.session.queuedCount;
+  }
+
+  /** Places in the outgoing window (QoS 1 messages sent and not acknowledged at most). */
+  get window(): number {
+    return this.session.window;
+  }
+
+  /** How full the outgoing side is: publishes waiting for the window, in it, and bytes not written yet. */
+  outgoingLoad(): { queued: number; unacked: number; writable: number } {
+    return {
+      queued: this.session.queuedCount,
+      unacked: this.session.unackedCount,
+      writable: this.socket?.writableLength ?? 0,
+    };
   }
 
   /** QoS 1 messages waiting for a place in the outgoing window. */
@@ -429,6 +452,10 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     } finally {
       this.pumping = false;
     }
+    if (this.acked) {
+      this.acked = false;
+      this.emit('acked');
+    }
     if (!socket || socket !== this.socket) return;
     if (!this.inbound.canRead) {
       if (!this.socketPaused) {
@@ -451,6 +478,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
         const admitted = this.session.puback(p.packetId, this.isConnected);
         if (admitted) for (const packet of admitted) this.write(packet);
         this.pumpAgain = true; // the window has room: handing may resume
+        this.acked = true;
         return;
       }
       case PacketType.SUBACK:

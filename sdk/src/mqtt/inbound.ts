@@ -15,7 +15,9 @@
  * queue for the window; past that too the socket pauses, and if no PUBACK comes for the
  * connection's `ackTimeoutMs` the connection is replaced (liveness.ts). Memory stays bounded
  * either way: at most 8 x `maxHeld` messages held and 16 x `window` (plus what one handed message
- * publishes) queued.
+ * publishes) queued. None of this is needed when the answers leave on another connection
+ * (`outgoing`, as edgecore does): its PUBACKs never wait behind requests, and the reader simply
+ * pauses at `maxHeld`.
  *
  * A QoS 1 message is acknowledged (PUBACK) when its handler calls `done`, not when it arrives: a
  * request is acknowledged only after its answer was handed to the window, so what the broker
@@ -34,6 +36,11 @@ export interface InboundOptions {
   maxBufferedBytes: number;
   maxHeld: number;
   window: number;
+  /**
+   * The PUBACKs that empty the window come on this connection (its own window): read on past
+   * `maxHeld` while only the window is full. False when the answers leave on another connection.
+   */
+  readAhead: boolean;
   /** The outgoing side: publishes waiting for the window, sent and not acknowledged, bytes not written. */
   outgoing: () => { queued: number; unacked: number; writable: number };
   /** PUBACK when the handler is done (default), or as soon as a message is read. */
@@ -74,7 +81,7 @@ export class Inbound {
     const held = this.heldCount;
     if (held < this.opts.maxHeld) return true;
     // Handlers finish on their own; a full window needs the PUBACKs that may be further on.
-    return this.inFlight < this.opts.maxInFlight && held < this.opts.maxHeld * 8;
+    return this.opts.readAhead && this.inFlight < this.opts.maxInFlight && held < this.opts.maxHeld * 8;
   }
 
   /** A PUBLISH read on connection `generation`: handed now, or held behind the others. */
@@ -124,6 +131,7 @@ export class Inbound {
     const o = this.opts.outgoing();
     const { maxInFlight, maxBufferedBytes, window, maxHeld } = this.opts;
     if (
+      this.opts.readAhead &&
       this.heldCount >= maxHeld * 8 &&
       this.inFlight < maxInFlight &&
       o.writable < maxBufferedBytes &&
