@@ -18,6 +18,7 @@ Commands:
   cloud     Run cloudcore (Kubernetes sync); "cloud token create|list|revoke", "cloud nodes".
   logs      Print a pod's container log: edgetwin logs POD [-c CONTAINER] [-f] [-p].
   images    Load an OCI image archive into containerd: edgetwin images import FILE.
+  service   Install edgecore or cloudcore as a systemd service: edgetwin service install edge|cloud.
   help      Show this help; "edgetwin <command> --help" shows a command's options.
 
 Usage: edgetwin edge [options]`;
@@ -27,6 +28,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   cloud: async (argv) => (await import('../cloud/cli.js')).cloudCommand(argv),
   logs: async (argv) => (await import('../agent/cli/logs.js')).logsCommand(argv),
   images: async (argv) => (await import('../agent/cli/images-import.js')).imagesCommand(argv),
+  service: async (argv) => (await import('../service/install.js')).serviceCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
