@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CliError } from '../cli/cli-errors.js';
-import { renderUnit, SERVICE_DIRS, sysusersConf, UNIT_NAMES, type ServiceKind } from './units.js';
+import { renderUnit, SERVICE_DIRS, sysusersConf, UNIT_NAMES } from './units.js';
 
 export const SERVICE_HELP = `Usage: edgetwin service install edge|cloud [options]
 
@@ -45,7 +45,11 @@ const defaultIo: ServiceIo = {
   run: (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' }),
 };
 
-export async function serviceCommand(argv: string[], io: ServiceIo = defaultIo): Promise<number> {
+export function serviceCommand(argv: string[], io: ServiceIo = defaultIo): Promise<number> {
+  return Promise.resolve(install(argv, io));
+}
+
+function install(argv: string[], io: ServiceIo): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
