@@ -9,6 +9,7 @@ export * from './twin/hw-messages.js';
 export * from './twin/write-status.js';
 export * from './util/clock.js';
 export * from './util/backoff.js';
+export * from './util/repeated-log.js';
 export * from './util/deadline.js';
 export * from './util/mqtt-memory.js';
 export * from './util/proc.js';

@@ -116,4 +116,50 @@ describe.skipIf(skip !== undefined)('mapper runtime cycles (fake clock)', () => 
     expect(dead.connectAttempts.map((t) => t - t0)).toEqual([0, 1000, 3000, 7000]);
     await waitFor(() => twin.lastState(deadRef) === 'online', 20_000, 'dead device online at last');
   }, 60_000);
+
+  it('a read failing the same way every cycle is logged once, then counted once a minute, and summed up on recovery', async () => {
+    const clock = new FakeClock();
+    const dev = new MemoryDevice({ v: 1, bad: 2 });
+    dev.failing.add('bad');
+    const { nodeName, logs } = await start(new Map([['m', dev]]), clock);
+    const spec = memorySpec('meter', 'm', nodeName, [
+      { name: 'v', collectCycle: 1000 },
+      { name: 'bad', collectCycle: 1000 },
+    ]);
+    await twin.publishSpec(spec.device, spec.model);
+    const failed = () => logs.find('read of device default/meter property bad failed').filter((r) => r.level === 40);
+    await waitFor(() => failed().length === 1, 20_000, 'the first failure logged');
+    // 59 more cycles within the minute: 60 failed reads, one line.
+    for (let i = 0; i < 59; i++) await clock.advanceAsync(1000);
+    await waitFor(() => dev.readCalls.length >= 60, 20_000, 'sixty read cycles');
+    expect(failed()).toHaveLength(1);
+    await clock.advanceAsync(1000);
+    await waitFor(
+      () => logs.find(/property bad failed.*\(repeated \d+ times in the last 60 s\)/).length === 1,
+      20_000,
+      'the count after a minute',
+    );
+    expect(failed()).toHaveLength(2);
+    const before = dev.readCalls.length;
+    for (let i = 0; i < 3; i++) await clock.advanceAsync(1000);
+    await waitFor(() => dev.readCalls.length >= before + 3, 20_000, 'three more failed reads');
+    expect(failed()).toHaveLength(2);
+    dev.failing.clear();
+    await clock.advanceAsync(1000);
+    await waitFor(
+      () => logs.find(/property bad failed.*more times, not logged/).length === 1,
+      20_000,
+      'the summary on recovery',
+    );
+    // A new failure after recovery is logged at once again.
+    dev.failing.add('bad');
+    await waitFor(
+      async () => {
+        await clock.advanceAsync(1000);
+        return failed().length === 3;
+      },
+      20_000,
+      'the next failure logged at once',
+    );
+  }, 60_000);
 });

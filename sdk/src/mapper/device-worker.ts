@@ -9,6 +9,7 @@ import { errorMessage } from '../errors.js';
 import type { HwMsgTwin } from '../twin/hw-messages.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { sleep, type Clock } from '../util/clock.js';
+import { RepeatedLog } from '../util/repeated-log.js';
 import { callWithTimeout, deferred } from './call.js';
 import { DesiredWriter } from './desired.js';
 import type { DeviceState, HwClient } from './hw-client.js';
@@ -41,6 +42,7 @@ export class DeviceWorker {
   private readonly reporter: Reporter;
   private readonly desired: DesiredWriter;
   private readonly log: Logger;
+  private readonly repeated: RepeatedLog;
   private running: Promise<void> | undefined;
   private session: DeviceSession<unknown> | undefined;
   private poller: Poller | undefined;
@@ -51,6 +53,7 @@ export class DeviceWorker {
   constructor(private readonly opts: DeviceWorkerOptions) {
     this.id = opts.device.id;
     this.log = opts.logger.child({ device: this.id });
+    this.repeated = new RepeatedLog(this.log, { clock: opts.clock });
     this.backoff = new Backoff({ initialMs: 500, maxMs: 30_000, ...opts.backoff });
     this.reporter = new Reporter(opts.device, opts.hw, opts.clock, this.log);
     this.desired = new DesiredWriter({
@@ -123,9 +126,11 @@ export class DeviceWorker {
         if (signal.aborted) break;
         const delay = this.backoff.next();
         this.lastError = `cannot connect: ${errorMessage(err)}`;
-        this.log.warn(
+        this.repeated.warn(
+          'connect',
           { err: errorMessage(err), retryInMs: delay },
           `cannot connect to device ${this.id}: ${errorMessage(err)}; retrying in ${delay} ms`,
+          `cannot connect to device ${this.id}: ${errorMessage(err)}`,
         );
         this.setState(lostStateOf(err));
         await sleep(delay, signal, clock).catch(() => undefined);
@@ -153,6 +158,7 @@ export class DeviceWorker {
   private async serve(session: DeviceSession<unknown>): Promise<void> {
     const { device, clock, callTimeoutMs } = this.opts;
     this.session = session;
+    this.repeated.clear('connect');
     this.log.info(`connected to device ${this.id}`);
     let polled = device.properties;
     if (session.subscribe) {
@@ -213,11 +219,14 @@ export class DeviceWorker {
       if (r instanceof Error) {
         bad++;
         this.lastError = `read of ${name} failed: ${r.message}`;
-        this.log.warn(
+        // An unknown node or a missing register fails the same way every cycle: say it once, then count.
+        this.repeated.warn(
+          `read:${name}`,
           { property: name, err: r.message },
           `read of device ${this.id} property ${name} failed: ${r.message}`,
         );
       } else {
+        this.repeated.clear(`read:${name}`);
         this.desired.observed(name, r.value);
         this.reporter.offer(name, r);
       }

@@ -15,6 +15,7 @@ import {
 } from 'node-opcua';
 import {
   EdgeTwinError,
+  RepeatedLog,
   type MapperContext,
   type DeviceSession,
   type MapperProperty,
@@ -65,6 +66,8 @@ function filterOf(v: OpcuaVisitorConfig): DataChangeFilter | null {
 export class OpcuaDeviceSession implements DeviceSession<OpcuaVisitorConfig> {
   private subscription: ClientSubscription | undefined;
   private readonly groups: ClientMonitoredItemGroup[] = [];
+  /** A node pushing unusable values does so on every change: said once, then counted. */
+  private readonly repeated: RepeatedLog;
 
   constructor(
     private readonly deviceId: string,
@@ -72,7 +75,9 @@ export class OpcuaDeviceSession implements DeviceSession<OpcuaVisitorConfig> {
     private readonly nodes: ReadonlyMap<string, PropertyNode>,
     private readonly hooks: SessionHooks,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.repeated = new RepeatedLog(logger);
+  }
 
   private node(p: Prop): PropertyNode {
     const n = this.nodes.get(p.name);
@@ -179,8 +184,15 @@ export class OpcuaDeviceSession implements DeviceSession<OpcuaVisitorConfig> {
         if (!n) return;
         const r = toReading(n.property.model.type, dv, n.label);
         if (r instanceof Error)
-          this.logger.warn({ property: n.property.name, err: r.message }, 'pushed value not usable');
-        else this.hooks.onReading(n.property.name, r);
+          this.repeated.warn(
+            `push:${n.property.name}`,
+            { property: n.property.name, err: r.message },
+            `pushed value of property ${n.property.name} not usable: ${r.message}`,
+          );
+        else {
+          this.repeated.clear(`push:${n.property.name}`);
+          this.hooks.onReading(n.property.name, r);
+        }
       });
       this.groups.push(group);
       try {

@@ -16,6 +16,26 @@ export interface ConnectErrorContext {
   offeredEndpoints?: () => Promise<string[] | undefined>;
 }
 
+function endpointMismatch(opts: ConnectErrorContext, err: unknown, offered: string[] | undefined): EdgeTwinError {
+  const { deviceId, config: cfg, security } = opts;
+  const field = offered?.some((o) => o.startsWith(`${security.mode}/`)) ? 'securityPolicy' : 'securityMode';
+  const noneHint =
+    security.mode === 'None' && !offered?.some((o) => o.startsWith('None/'))
+      ? ' (it has no unsecured endpoint: set securityMode Sign or SignAndEncrypt)'
+      : '';
+  const offers = offered?.length
+    ? `it offers (securityMode/securityPolicy) ${offered.join(', ')}; set securityMode and securityPolicy in the protocol configData to one of these${noneHint}`
+    : `change them in the protocol configData to ones the server offers${noneHint}`;
+  return new EdgeTwinError(
+    'ET_CONFIG_INVALID',
+    `Device ${deviceId}: ${cfg.url} offers no endpoint with securityMode ${security.mode} and securityPolicy ${security.policy}; ${offers}`,
+    {
+      cause: err,
+      details: { path: `/spec/protocol/configData/${field}`, ...(offered ? { offered } : {}) },
+    },
+  );
+}
+
 export async function connectError(
   opts: ConnectErrorContext,
   err: unknown,
@@ -41,20 +61,14 @@ export async function connectError(
       },
     );
   }
-  if (/cannot find (an )?endpoint/i.test(msg)) {
+  // node-opcua says "cannot find endpoint" when it checked the server's list, "End point must exist"
+  // when a None channel opened but createSession found no matching endpoint (e.g. a server
+  // offering only SignAndEncrypt); a server refusing a None channel outright may still say what it
+  // offers over discovery.
+  const mismatch = /cannot find (an )?endpoint|end ?point must exist/i.test(msg);
+  if (mismatch || (security.mode === 'None' && /rejected by server/i.test(msg))) {
     const offered = await opts.offeredEndpoints?.();
-    const field = offered?.some((o) => o.startsWith(`${security.mode}/`)) ? 'securityPolicy' : 'securityMode';
-    const offers = offered?.length
-      ? `it offers (securityMode/securityPolicy) ${offered.join(', ')}; set securityMode and securityPolicy in the protocol configData to one of these`
-      : 'change them in the protocol configData to ones the server offers';
-    return new EdgeTwinError(
-      'ET_CONFIG_INVALID',
-      `Device ${deviceId}: ${cfg.url} offers no endpoint with securityMode ${security.mode} and securityPolicy ${security.policy}; ${offers}`,
-      {
-        cause: err,
-        details: { path: `/spec/protocol/configData/${field}`, ...(offered ? { offered } : {}) },
-      },
-    );
+    if (mismatch || offered?.length) return endpointMismatch(opts, err, offered);
   }
   if (/BadUserAccessDenied|BadIdentityToken|BadUserSignatureInvalid/.test(msg)) {
     const status = /Bad[A-Za-z]+/.exec(msg)?.[0] ?? 'BadUserAccessDenied';
