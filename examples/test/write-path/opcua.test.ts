@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opcuaMapper, plantNodes, startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua';
+import { waitFor } from '@edgetwin/sdk/testing';
 import { NODE, startWritePath, type WritePath } from './harness.js';
 
 const DEV = 'default/plant-1';
@@ -92,5 +93,21 @@ describe('the write path against the OPC UA simulator', () => {
     expect(after.desired.limit?.write?.status).toBe('applied');
     expect(after.reported.limit?.value).toBe(1234);
     expect(after.delta).not.toHaveProperty('limit');
+
+    // Both outcomes are in the device's history, as an operator reads it later.
+    const events = await waitFor(
+      async () => {
+        const res = await fetch(`${path.core.httpUrl}/api/v1/devices/${DEV}/history/events`);
+        const body = (await res.json()) as {
+          items: { property: string; kind: string; detail: Record<string, unknown> }[];
+        };
+        const writes = body.items.filter((e) => e.kind === 'write' && e.property === 'limit');
+        return writes.length >= 2 ? writes : undefined;
+      },
+      15_000,
+      'write outcomes in the history',
+    );
+    expect(events.map((e) => e.detail.status)).toEqual(['failed', 'applied']);
+    expect(events[0]!.detail.code).toBe('BadUserAccessDenied');
   });
 });
