@@ -27,13 +27,22 @@ export interface DeviceSummary {
 
 export interface Twin {
   id: string;
-  desired: Record<string, { value: TwinValue; version: number; updatedAt: number; source: string; status?: string }>;
+  desired: Record<
+    string,
+    {
+      value: TwinValue;
+      version: number;
+      updatedAt: number;
+      source: string;
+      /** The write's outcome, on twins that carry it. */
+      write?: { status: string; code?: string; reason?: string };
+    }
+  >;
   reported: Record<string, { value: TwinValue; updatedAt: number; quality?: string }>;
   delta: Record<string, TwinValue>;
   state: string;
   lastOnline?: number;
   seq: number;
-  writes?: Record<string, { status: string; code?: string; reason?: string }>;
 }
 
 export interface NodeStatus {

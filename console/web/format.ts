@@ -33,10 +33,9 @@ export const isNumeric = (p: Property) => ['INT', 'FLOAT', 'DOUBLE'].includes(p.
 /** Failed writes of a twin (when the twin carries write status). */
 export function failedWrites(t: Twin | undefined): string[] {
   if (!t) return [];
-  const out: string[] = [];
-  for (const [p, d] of Object.entries(t.desired)) if (d.status === 'failed') out.push(p);
-  for (const [p, w] of Object.entries(t.writes ?? {})) if (w.status === 'failed' && !out.includes(p)) out.push(p);
-  return out;
+  return Object.entries(t.desired)
+    .filter(([, d]) => d.write?.status === 'failed')
+    .map(([p]) => p);
 }
 
 export const healthy = (state: string) => state === 'online' || state === 'ok';

@@ -78,11 +78,12 @@ describe('the mapper supervisor', () => {
     expect(() => process.kill(first!.pid, 0)).toThrow();
   });
 
-  it('restarts a crashed mapper with growing backoff', async () => {
+  it('restarts a crashed mapper with growing backoff, and says why it ended', async () => {
     const dir = tempDir('supervisor');
     supervisor = supervise(dir, 'crash');
     supervisor.setProtocols(['modbus']);
     await waitFor(() => (supervisor!.status()[0]?.restarts ?? 0) >= 3, 15_000, 'three restarts');
+    expect(supervisor.status()[0]!.lastError).toMatch(/^exited with code 3 at \d{4}-/);
     const at = starts(dir).map((s) => s.at);
     const gaps = at.slice(1).map((t, i) => t - at[i]!);
     // 1 s, 2 s, ... with 20 % jitter: each gap is clearly longer than the one before.

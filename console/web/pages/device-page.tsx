@@ -27,11 +27,13 @@ function merge<T>(into: Record<string, T>, changes: Record<string, T | null> | u
 
 /** Write status of a desired value: the twin's own when it has one, else pending until reported. */
 function writeStatus(t: Twin, p: string): { status: string; reason?: string } | undefined {
-  const w = t.writes?.[p];
-  if (w) return { status: w.status, ...(w.reason ? { reason: `${w.reason}${w.code ? ` (${w.code})` : ''}` } : {}) };
   const d = t.desired[p];
   if (!d) return undefined;
-  if (d.status) return { status: d.status };
+  const w = d.write;
+  if (w) {
+    const why = [w.reason, w.code && `(${w.code})`].filter(Boolean).join(' ');
+    return { status: w.status, ...(why ? { reason: why } : {}) };
+  }
   return { status: p in t.delta ? 'pending' : 'applied' };
 }
 
