@@ -34,7 +34,8 @@ const USAGE = `usage:
   edgetwin cloud token revoke ID... [--data-dir DIR]
       revoke join tokens (a revoked token joins nothing)
   edgetwin cloud nodes [--data-dir DIR] [--json]
-      list the edge nodes, whether they are connected, their last heartbeat and device count
+      list the edge nodes, whether they are connected, their last heartbeat, device count, address and
+      when their certificate expires (TLS mode)
 The data dir defaults to $EDGETWIN_CLOUD_DATA_DIR or ~/.edgetwin/cloud.
 `;
 
@@ -128,7 +129,7 @@ export async function cloudCommand(argv: string[], io: CloudCommandIo = defaultI
         if (values.json) {
           io.out(`${JSON.stringify(nodes, null, 2)}\n`);
         } else {
-          const rows = [['NAME', 'STATUS', 'LAST-HEARTBEAT', 'DEVICES', 'ADDRESS']];
+          const rows = [['NAME', 'STATUS', 'LAST-HEARTBEAT', 'DEVICES', 'ADDRESS', 'CERT-EXPIRES']];
           for (const n of nodes)
             rows.push([
               n.name,
@@ -136,6 +137,7 @@ export async function cloudCommand(argv: string[], io: CloudCommandIo = defaultI
               ago(n.lastHeartbeat),
               String(n.devices),
               n.address ?? '-',
+              n.certExpires === undefined ? '-' : new Date(n.certExpires).toISOString(),
             ]);
           io.out(table(rows));
         }

@@ -20,6 +20,8 @@ export interface NodeRecord {
   lastHeartbeat: number | undefined;
   devices: number;
   address: string | undefined;
+  /** When the node's newest certificate expires (TLS mode; undefined with a bearer token). */
+  certExpires: number | undefined;
 }
 
 function hash(token: string): Buffer {
@@ -138,7 +140,11 @@ export class CloudStateStore {
 
   listNodes(): NodeRecord[] {
     const rows = this.db
-      .prepare('SELECT name, connected, joined_at, last_heartbeat, devices, address FROM nodes ORDER BY name')
+      .prepare(
+        `SELECT name, connected, joined_at, last_heartbeat, devices, address,
+           (SELECT max(not_after) FROM node_certs c WHERE c.node = nodes.name) AS cert_expires
+         FROM nodes ORDER BY name`,
+      )
       .all() as Array<{
       name: string;
       connected: number;
@@ -146,6 +152,7 @@ export class CloudStateStore {
       last_heartbeat: number | null;
       devices: number;
       address: string | null;
+      cert_expires: number | null;
     }>;
     return rows.map((r) => ({
       name: r.name,
@@ -154,6 +161,7 @@ export class CloudStateStore {
       lastHeartbeat: r.last_heartbeat ?? undefined,
       devices: r.devices,
       address: r.address ?? undefined,
+      certExpires: r.cert_expires ?? undefined,
     }));
   }
 

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { CloudCore } from '@edgetwin/core/cloud';
+import { cloudCommand, type CloudCore } from '@edgetwin/core/cloud';
 import { waitFor, type KubeTestCluster } from '@edgetwin/sdk/testing';
 import {
   deviceYaml,
@@ -116,6 +116,14 @@ describe('node certificates', () => {
     expect(renewed.serial).not.toBe(first.serial);
     expect(renewed.notAfter).toBeGreaterThan(first.notAfter);
     expect(opensslVerifies(dir, caPem, renewed.cert)).toBe(true);
+    // `edgetwin cloud nodes` shows when the newest certificate expires.
+    let out = '';
+    expect(
+      await cloudCommand(['nodes', '--data-dir', join(dir, 'cloud')], { out: (x) => (out += x), err: () => undefined }),
+    ).toBe(0);
+    expect(out).toMatch(/^NAME\s+STATUS\s+LAST-HEARTBEAT\s+DEVICES\s+ADDRESS\s+CERT-EXPIRES$/m);
+    const listed = /^edge-cert\s.*\s(\S+)$/m.exec(out)?.[1];
+    expect(Date.parse(listed ?? '')).toBeGreaterThanOrEqual(Math.floor(renewed.notAfter / 1000) * 1000);
     // Well past the first certificate's expiry the link still works.
     await waitFor(() => Date.now() > first.notAfter + 1000, 2 * LIFETIME_MS, 'the first certificate to expire');
     await kubectlSetDesired(kube, 'valve', 0, '6');
