@@ -9,6 +9,12 @@
  *   npm run bench:twin -- [--devices 1000] [--props 10] [--rate 10000 | --window 50] [--seconds 10] [--warmup 3]
  *                         [--mappers 10] [--broker mosquitto|embedded|mqtt://host:port]
  *                         [--node-flags "--cpu-prof ..."] [--edge-flags "--history-retention 0"]
+ *                         [--overload [--seconds 60]]
+ *
+ * Exits with status 1, saying so on its last line, when reports went unanswered.
+ * --overload: capacity closed loop, then 2x and 4x of it open loop (twin-overload.ts); Mosquitto
+ * then runs with its default `max_queued_messages 1000`, so the backlog it keeps for edgecore is
+ * bounded and what exceeds it is shed (never acknowledged by edgecore, so never answered).
  *
  * --broker mosquitto (default) starts Mosquitto and runs edgecore with --mqtt-url; `embedded`
  * uses edgecore's own aedes broker, so edgecore's figures then include the broker's work.
@@ -22,8 +28,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { processCpuSeconds, processMemory } from '@edgetwin/sdk';
-import { freePort, startMosquitto, waitFor } from '@edgetwin/sdk/testing';
+import { freePort, startMosquitto, waitFor, waitForPort } from '@edgetwin/sdk/testing';
 import { runLoad, type LoadConfig, type LoadResult } from './twin-load.js';
+import { runOverload } from './twin-overload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EDGETWIN_BIN = join(here, '..', '..', 'bin', 'edgetwin.js');
@@ -41,6 +48,7 @@ const { values: args } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     'edge-flags': { type: 'string', default: '' },
     load: { type: 'string' },
+    overload: { type: 'boolean', default: false },
   },
 });
 
@@ -104,8 +112,42 @@ function histogramQuantiles(text: string, name: string, qs: number[]): string[] 
   });
 }
 
+/** NaN crosses the IPC channel as null (no answers at all). */
+function ms(n: number | null): string {
+  return n === null || Number.isNaN(n) ? 'n/a' : n.toFixed(1);
+}
+
 function mb(n: number | undefined): string {
   return n === undefined || Number.isNaN(n) ? 'n/a' : `${(n / 1048576).toFixed(1)} MB`;
+}
+
+/** Mosquitto as installed, apart from the port: `max_queued_messages` at its default (1000). */
+async function mosquittoWithDefaultQueue(): Promise<{ url: string; process: ChildProcess; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'edgetwin-bench-mosquitto-'));
+  writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+  await waitForPort(port);
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    process: child,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** Runs the load in a child process (so its CPU is not edgecore's nor this process's). */
+function forkLoad(cfg: LoadConfig, onMeasuring?: () => void): Promise<LoadResult> {
+  const child = fork(fileURLToPath(import.meta.url), ['--load', JSON.stringify(cfg)], { stdio: 'inherit' });
+  return new Promise<LoadResult>((resolve, reject) => {
+    child.on('message', (m: { measuring?: true; result?: LoadResult }) => {
+      if (m.measuring) onMeasuring?.();
+      if (m.result) resolve(m.result);
+    });
+    child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
+  });
 }
 
 async function main(): Promise<void> {
@@ -117,7 +159,12 @@ async function main(): Promise<void> {
   mkdirSync(join(dir, 'devices'));
   writeFileSync(join(dir, 'devices', 'bench.yaml'), devicesYaml(devices, props, mappers));
 
-  const mosquitto = args.broker === 'mosquitto' ? await startMosquitto() : undefined;
+  const mosquitto =
+    args.broker !== 'mosquitto'
+      ? undefined
+      : args.overload
+        ? await mosquittoWithDefaultQueue()
+        : await startMosquitto();
   const httpPort = await freePort();
   const embeddedPort = args.broker === 'embedded' ? await freePort() : undefined;
   const brokerUrl = mosquitto?.url ?? (embeddedPort ? `mqtt://127.0.0.1:${embeddedPort}` : args.broker);
@@ -176,6 +223,36 @@ async function main(): Promise<void> {
       // As the SDK's mappers do (BrokerLink): reports are small and someone waits for each.
       noDelay: true,
     };
+    if (args.overload) {
+      const seconds = args.seconds === '10' ? 60 : Number(args.seconds); // 60 s unless given
+      console.log(
+        `  load average ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')} on ${availableParallelism()} cores`,
+      );
+      const passed = await runOverload(
+        {
+          httpPort,
+          pid,
+          base: cfg,
+          runLoad: (c) => forkLoad(c),
+          metricsText: () => metricsText(httpPort),
+          metric,
+          mb,
+        },
+        seconds,
+      );
+      console.log(
+        `  load average at the end ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}`,
+      );
+      if (!passed) {
+        console.log('FAILED: see the lines above (an acknowledged update missing, or edgecore not answering again)');
+        process.exitCode = 1;
+      }
+      return;
+    }
     const mode = window > 0 ? `${window} outstanding reports per mapper` : `${cfg.rate} reports/s`;
     console.log(
       `  load: ${mappers} simulated mappers, ${mode}, QoS 1: ${cfg.warmupSeconds} s warm-up (not measured), then ${cfg.seconds} s measured`,
@@ -210,16 +287,9 @@ async function main(): Promise<void> {
       };
     };
     let atStart: Promise<Awaited<ReturnType<typeof sample>>> | undefined;
-    const child = fork(fileURLToPath(import.meta.url), ['--load', JSON.stringify(cfg)], { stdio: 'inherit' });
-    const result = await new Promise<LoadResult>((resolve, reject) => {
-      child.on('message', (m: { measuring?: true; result?: LoadResult }) => {
-        if (m.measuring) {
-          atStart = sample();
-          maxRss = processMemory(pid)?.rss ?? 0;
-        }
-        if (m.result) resolve(m.result);
-      });
-      child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
+    const result = await forkLoad(cfg, () => {
+      atStart = sample();
+      maxRss = processMemory(pid)?.rss ?? 0;
     });
     clearInterval(progress);
     clearInterval(sampler);
@@ -239,7 +309,7 @@ async function main(): Promise<void> {
     );
     console.log(`  results answered       ${result.answered}, errors ${result.errors}, unanswered ${result.lost}`);
     console.log(
-      `  publish->result        p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(1)} ms`,
+      `  publish->result        p50 ${ms(result.p50)} ms, p99 ${ms(result.p99)} ms, max ${ms(result.max)} ms`,
     );
     const twinSide = histogramQuantiles(s1.text, 'edgetwin_mqtt_request_seconds', [0.5, 0.99]);
     console.log(
@@ -259,6 +329,12 @@ async function main(): Promise<void> {
       console.log(
         `  SQLite transactions    ${commits} (${(committed / commits).toFixed(1)} updates per commit on average)`,
       );
+    if (result.lost > 0) {
+      console.log(
+        `FAILED: ${result.lost} of ${result.sent} reports got no twin/update/result within 15 s of the load stopping (edgecore overloaded or stuck; see the lines above)`,
+      );
+      process.exitCode = 1;
+    }
   } finally {
     edgecore.kill('SIGTERM');
     await waitFor(() => exited, 10_000, 'edgecore to stop').catch(() => edgecore.kill('SIGKILL'));

@@ -25,6 +25,10 @@ export interface LoadConfig {
   warmupSeconds?: number;
   /** Set TCP_NODELAY on the mappers' sockets, as the SDK's BrokerLink does (mqtt.js leaves Nagle's algorithm on). */
   noDelay?: boolean;
+  /** Seconds to wait for the last answers after sending stops (default 15). */
+  drainSeconds?: number;
+  /** After sending stops: send a twin/get every 50 ms until one is answered, and report how long that took. */
+  probe?: boolean;
 }
 
 export interface LoadResult {
@@ -40,6 +44,10 @@ export interface LoadResult {
   max: number;
   /** CPU (user + system) this load process used while sending and draining. */
   cpuSeconds: number;
+  /** With `probe`: ms from the end of sending to the first answered twin/get. */
+  answerAgainMs?: number;
+  /** Per `ns/device/property`: the highest value whose report was answered (values only grow per key). */
+  lastAnswered: Record<string, number>;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -49,7 +57,7 @@ function percentile(sorted: number[], p: number): number {
 
 /** One timed run of the load; answers of an earlier phase that arrive late are ignored. */
 class Phase {
-  readonly sentAt = new Map<string, number>();
+  readonly sentAt = new Map<string, { t: number; key: string; value: number }>();
   readonly latencies: number[] = [];
   errors = 0;
   sent = 0;
@@ -63,20 +71,25 @@ class Phase {
 export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promise<LoadResult> {
   const clients: MqttClient[] = [];
   let phase = new Phase('none');
-  let value = 0;
+  /** Per key the last value sent (values only grow per key, so the twin can be checked). */
+  const lastSent = new Map<string, number>();
+  const lastAnswered = new Map<string, number>();
+  let probeAnswered = false;
 
   const send = (k: number) => {
     const n = phase.sent++;
     const dev = Math.floor(n / cfg.mappers) % cfg.devicesPerMapper;
     const prop = cfg.props[n % cfg.props.length]!;
     const id = `${phase.name}-${k}-${n}`;
-    value = (value + 1) % 1000;
+    const key = `m${k}/dev-${dev}/${prop}`;
+    const value = (lastSent.get(key) ?? 0) + 1;
+    lastSent.set(key, value);
     const body = JSON.stringify({
       event_id: id,
       timestamp: Date.now(),
       twin: { [prop]: { actual: { value: String(value) } } },
     });
-    phase.sentAt.set(id, performance.now());
+    phase.sentAt.set(id, { t: performance.now(), key, value });
     clients[k]!.publish(`$hw/events/device/m${k}/dev-${dev}/twin/update`, body, { qos: 1 });
   };
 
@@ -90,16 +103,21 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
       const t = performance.now();
       const msg = JSON.parse(payload.toString('utf8')) as { event_id?: string; code?: number };
       const id = msg.event_id ?? '';
-      const t0 = phase.sentAt.get(id);
-      if (t0 === undefined) return;
+      if (id.startsWith('probe-')) probeAnswered = true;
+      const sent = phase.sentAt.get(id);
+      if (sent === undefined) return;
       phase.sentAt.delete(id);
       if (msg.code !== undefined) phase.errors++;
-      phase.latencies.push(t - t0);
+      else if ((lastAnswered.get(sent.key) ?? 0) < sent.value) lastAnswered.set(sent.key, sent.value);
+      phase.latencies.push(t - sent.t);
       phase.lastAnswer = t;
       if (cfg.window > 0 && phase.sending) send(k);
     });
     if (cfg.noDelay) (c.stream as { setNoDelay?: (on: boolean) => unknown }).setNoDelay?.(true);
-    await c.subscribeAsync(`$hw/events/device/m${k}/+/twin/update/result`, { qos: 1 });
+    await c.subscribeAsync(
+      [`$hw/events/device/m${k}/+/twin/update/result`, `$hw/events/device/m${k}/+/twin/get/result`],
+      { qos: 1 },
+    );
     clients.push(c);
   }
 
@@ -124,9 +142,21 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
         tick();
       });
     }
-    const sendSeconds = (performance.now() - p.start) / 1000;
+    const stoppedAt = performance.now();
+    const sendSeconds = (stoppedAt - p.start) / 1000;
+    let answerAgainMs: number | undefined;
+    if (cfg.probe) {
+      probeAnswered = false;
+      for (let i = 0; !probeAnswered && performance.now() - stoppedAt < 120_000; i++) {
+        clients[0]!.publish(`$hw/events/device/m0/dev-0/twin/get`, JSON.stringify({ event_id: `probe-${i}` }), {
+          qos: 1,
+        });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (probeAnswered) answerAgainMs = performance.now() - stoppedAt;
+    }
     // Let the last answers arrive.
-    const drainUntil = performance.now() + 15_000;
+    const drainUntil = performance.now() + (cfg.drainSeconds ?? 15) * 1000;
     while (p.sentAt.size > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
     const cpu = process.cpuUsage(cpu0);
     p.latencies.sort((a, b) => a - b);
@@ -141,6 +171,8 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
       p99: percentile(p.latencies, 99),
       max: p.latencies[p.latencies.length - 1] ?? NaN,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      ...(answerAgainMs === undefined ? {} : { answerAgainMs }),
+      lastAnswered: Object.fromEntries(lastAnswered),
     };
   };
 
