@@ -115,7 +115,8 @@ describe('the web console', () => {
       'register 2 to hold 245',
     );
     await page.getByTestId('value-setpoint').filter({ hasText: '24.5' }).waitFor({ timeout: 30_000 });
-    await page.getByTestId('desired-setpoint').filter({ hasText: '24.5' }).waitFor();
+    // The twin's write status for it, as the mapper reported the outcome.
+    await page.getByTestId('desired-setpoint').filter({ hasText: '24.5' }).filter({ hasText: 'applied' }).waitFor();
     await screenshot(page, 'console-device');
   });
 

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { errorMessage, systemClock, type Clock, type ClockTimer } from '@edgetwin/sdk';
 import type { TwinService } from '../engine/twin-service.js';
-import type { DesiredEntry, TwinChangeEvent } from '../types.js';
+import type { TwinChangeEvent } from '../types.js';
 import type { Bucket, HistoryEvent, HistoryStore } from './history-store.js';
 
 export interface HistoryRecorderOptions {
@@ -23,12 +23,6 @@ export interface HistoryRecorderOptions {
   compactMs?: number;
   /** Buckets and events held in memory at most between writes (default 50 000). */
   maxBuffered?: number;
-}
-
-interface WriteSeen {
-  status: string;
-  code?: string;
-  reason?: string;
 }
 
 interface Open {
@@ -80,12 +74,6 @@ export class HistoryRecorder {
     } else if (ev.kind === 'state') {
       const detail = { state: ev.snapshot.state };
       this.event({ device: ev.id, property: '', t: this.clock.now(), kind: 'state', detail });
-    }
-    // Write outcomes, on twins that carry them: `writes` names the properties whose
-    // `desired[p].write` ({status, code?, reason?}) changed; applied and failed ones are kept.
-    for (const p of (ev as { writes?: string[] }).writes ?? []) {
-      const d = ev.snapshot.desired[p] as (DesiredEntry & { write?: WriteSeen }) | undefined;
-      if (d?.write && d.write.status !== 'pending') this.recordWrite(ev.id, p, { value: d.value, ...d.write });
     }
   };
 
