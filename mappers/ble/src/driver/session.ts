@@ -171,7 +171,8 @@ export class BleSession implements DeviceSession<BleVisitorConfig> {
       throw new EdgeTwinError(
         'ET_PROTOCOL',
         `property ${p.name}: characteristic ${c.uuid} is not writable (it supports ${props.join(', ')}); make the property ReadOnly or fix characteristicUUID`,
-        { details: { property: p.name, characteristicProperties: props } },
+        // ATT error 0x03, what the peripheral would answer a write with.
+        { details: { property: p.name, characteristicProperties: props, status: 'WriteNotPermitted' } },
       );
     }
     const bytes = propertyCodec(p).encode(value);
@@ -185,6 +186,13 @@ export class BleSession implements DeviceSession<BleVisitorConfig> {
     this.o.logger.debug({ property: p.name, bytes: bytes.toString('hex') }, 'wrote');
     if (!props.includes('read')) return undefined;
     return this.readOne(p, signal);
+  }
+
+  /** The value the characteristic holds for `value`: the codec's resolution (fixed point, scale). */
+  represent(p: Prop, value: TwinValue): TwinValue {
+    if (!p.visitor.codec) return value;
+    const codec = propertyCodec(p);
+    return codec.decode(codec.encode(value));
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,107 @@
+/**
+ * Writes to a simulated BLE peripheral (noble driven through the simulator's bindings) through
+ * edgecore's HTTP API: a fixed-point characteristic (int16, scale 0.01) converges with one write,
+ * counted at the peripheral, and the delta clears; a write to a characteristic the peripheral
+ * declares read-only answers 502 WriteNotPermitted. (noble reports no ATT error response to a
+ * write, so a GATT error the peripheral answers at write time cannot be observed through it.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimBindings, SimWorld, createBleMapper } from '@edgetwin/mapper-ble';
+import { NODE, startWritePath, type WritePath } from './harness.js';
+
+const DEV = 'default/heater-1';
+const MAC = 'e7:00:00:00:00:42';
+
+const yaml = `
+apiVersion: devices.kubeedge.io/v1beta1
+kind: DeviceModel
+metadata: { name: ble-heater, namespace: default }
+spec:
+  protocol: bluetooth
+  properties:
+    - { name: target, type: FLOAT, accessMode: ReadWrite }
+    - { name: mode, type: INT, accessMode: ReadWrite }
+---
+apiVersion: devices.kubeedge.io/v1beta1
+kind: Device
+metadata: { name: heater-1, namespace: default }
+spec:
+  deviceModelRef: { name: ble-heater }
+  nodeName: ${NODE}
+  protocol:
+    protocolName: bluetooth
+    configData: { macAddress: '${MAC}' }
+  properties:
+    - name: target
+      collectCycle: 500
+      reportCycle: 500
+      visitors:
+        protocolName: bluetooth
+        configData:
+          serviceUUID: 'fff0'
+          characteristicUUID: 'fff1'
+          codec: { format: int16, endianness: little, scale: 0.01 }
+    - name: mode
+      collectCycle: 500
+      reportCycle: 500
+      visitors:
+        protocolName: bluetooth
+        configData: { serviceUUID: 'fff0', characteristicUUID: 'fff2', codec: { format: uint8 } }
+`;
+
+describe('the write path against a simulated BLE peripheral', () => {
+  const world = new SimWorld();
+  const written: Buffer[] = [];
+  let path: WritePath;
+
+  beforeAll(async () => {
+    const start = Buffer.alloc(2);
+    start.writeInt16LE(2000);
+    world.add({
+      address: MAC,
+      localName: 'heater',
+      services: [
+        {
+          uuid: 'fff0',
+          characteristics: [
+            { uuid: 'fff1', properties: ['read', 'write'], value: start, onWrite: (data) => written.push(data) },
+            // A characteristic the peripheral does not let centrals write (GATT: Write Not Permitted).
+            { uuid: 'fff2', properties: ['read'], value: Buffer.from([1]) },
+          ],
+        },
+      ],
+    });
+    path = await startWritePath({
+      yaml,
+      definition: createBleMapper({ bindings: new SimBindings(world), adapterTimeoutMs: 500 }),
+    });
+    await path.online(DEV, ['target', 'mode']);
+  }, 90_000);
+
+  afterAll(async () => {
+    await path?.stop();
+    await world.stop();
+  });
+
+  it('21.337 on an int16 x 0.01 characteristic is applied as 21.34 with exactly one write', async () => {
+    const res = await path.patch(DEV, { target: 21.337 });
+    expect(res.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2000)); // time for a write storm to show itself
+    expect(written).toHaveLength(1);
+    expect(written[0]!.readInt16LE(0)).toBe(2134);
+    const t = await path.twin(DEV);
+    expect(t.delta).not.toHaveProperty('target');
+    expect(t.desired.target).toMatchObject({ value: 21.337, write: { status: 'applied', deviceValue: 21.34 } });
+    expect(t.reported.target?.value).toBe(21.34);
+  });
+
+  it('a write to a characteristic the peripheral does not let centrals write answers 502 WriteNotPermitted', async () => {
+    const res = await path.patch(DEV, { mode: 2 });
+    expect(res.status).toBe(502);
+    expect(res.contentType).toContain('application/problem+json');
+    expect(res.body).toMatchObject({ code: 'ET_WRITE_FAILED', deviceCode: 'WriteNotPermitted', property: 'mode' });
+    const t = await path.twin(DEV);
+    expect(t.desired.mode?.write).toMatchObject({ status: 'failed', code: 'WriteNotPermitted' });
+    expect(t.reported.mode?.value).toBe(1);
+  });
+});
