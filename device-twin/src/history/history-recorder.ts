@@ -51,13 +51,6 @@ export class HistoryRecorder {
   }
 
   private readonly onChange = (ev: TwinChangeEvent): void => {
-    if (ev.kind !== 'desired') {
-      for (const p of ev.writes ?? []) {
-        const w = ev.snapshot.desired[p]?.write;
-        if (w && w.status !== 'pending') this.recordWrite(ev.id, p, { ...w, version: ev.snapshot.desired[p]!.version });
-      }
-    }
-    if (ev.kind === 'write') return;
     if (ev.kind === 'reported') {
       for (const p of ev.changed) {
         const e = ev.snapshot.reported[p];
