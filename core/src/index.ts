@@ -6,6 +6,7 @@ export {
   type MapperProcessStatus,
 } from './supervisor/mapper-supervisor.js';
 export { findMapperCommand, MAPPER_PACKAGES, type MapperCommand } from './supervisor/mapper-commands.js';
+export { MAPPER_NODE_FLAGS, mapperNodeFlags } from './supervisor/mapper-node-flags.js';
 export { loadDeviceDirectory, type DirectoryContents } from './devices/device-directory.js';
 export { parseResourceFile, type LoadProblem } from './devices/yaml-documents.js';
 export * from './cloud/index.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MapperSupervisor, findMapperCommand } from '@edgetwin/core';
+import { MAPPER_NODE_FLAGS, MapperSupervisor, findMapperCommand, mapperNodeFlags } from '@edgetwin/core';
 import { waitFor } from '@edgetwin/sdk/testing';
 import { tempDir } from './helpers/edgecore-process.js';
 
@@ -18,7 +18,7 @@ function scriptedMapper(dir: string, behaviour: 'crash' | 'run') {
   const script = join(dir, `mapper-${behaviour}.cjs`);
   writeFileSync(
     script,
-    `require('fs').appendFileSync(${JSON.stringify(join(dir, 'starts.log'))}, JSON.stringify({ pid: process.pid, args: process.argv.slice(2), at: Date.now() }) + '\\n');
+    `require('fs').appendFileSync(${JSON.stringify(join(dir, 'starts.log'))}, JSON.stringify({ pid: process.pid, args: process.argv.slice(2), execArgv: process.execArgv, heapLimit: require('v8').getHeapStatistics().heap_size_limit, at: Date.now() }) + '\\n');
      ${behaviour === 'crash' ? 'setTimeout(() => process.exit(3), 50);' : "setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(0));"}`,
   );
   return { command: process.execPath, args: [script] };
@@ -34,17 +34,17 @@ const starts = (dir: string) => {
   return readFileSync(file, 'utf8')
     .split('\n')
     .slice(0, -1)
-    .map((l) => JSON.parse(l) as { pid: number; args: string[]; at: number });
+    .map((l) => JSON.parse(l) as { pid: number; args: string[]; execArgv: string[]; heapLimit: number; at: number });
 };
 
 /** A supervisor for one scripted mapper of protocol "modbus", logging its starts in `dir`. */
-function supervise(dir: string, behaviour: 'crash' | 'run', nodeName = 'n'): MapperSupervisor {
+function supervise(dir: string, behaviour: 'crash' | 'run', nodeName = 'n', nodeFlags?: string[]): MapperSupervisor {
   supervisor = new MapperSupervisor({
     logger,
     mqttUrl: 'mqtt://127.0.0.1:1',
     nodeName,
     dataDir: dir,
-    commands: { modbus: scriptedMapper(dir, behaviour) },
+    commands: { modbus: { ...scriptedMapper(dir, behaviour), ...(nodeFlags ? { nodeFlags } : {}) } },
     stdio: 'ignore',
   });
   return supervisor;
@@ -78,6 +78,29 @@ describe('the mapper supervisor', () => {
     expect(() => process.kill(first!.pid, 0)).toThrow();
   });
 
+  it('starts an installed mapper with the memory-saving node flags, which EDGETWIN_MAPPER_NODE_FLAGS replaces', () => {
+    expect(findMapperCommand('opcua')?.nodeFlags).toEqual(MAPPER_NODE_FLAGS);
+    expect(MAPPER_NODE_FLAGS).toContain('--max-semi-space-size=1');
+    expect(mapperNodeFlags({ EDGETWIN_MAPPER_NODE_FLAGS: ' --max-old-space-size=300  --stack-size=900 ' })).toEqual([
+      '--max-old-space-size=300',
+      '--stack-size=900',
+    ]);
+    expect(mapperNodeFlags({ EDGETWIN_MAPPER_NODE_FLAGS: '' })).toEqual([]);
+  });
+
+  it('gives node flags to the mapper runtime, not to the mapper as arguments, and keeps them on restart', async () => {
+    const dir = tempDir('supervisor');
+    supervisor = supervise(dir, 'crash', 'n', ['--max-old-space-size=48', '--max-semi-space-size=1']);
+    supervisor.setProtocols(['modbus']);
+    await waitFor(() => starts(dir).length >= 2, 10_000, 'a restart');
+    for (const start of starts(dir)) {
+      expect(start.execArgv).toEqual(['--max-old-space-size=48', '--max-semi-space-size=1']);
+      expect(start.args[0]).toBe('--mqtt-url');
+      // The old generation's limit took effect: well under node's default of 2 GB and more.
+      expect(start.heapLimit).toBeLessThan(64 * 1024 * 1024);
+    }
+  });
+
   it('restarts a crashed mapper with growing backoff, and says why it ended', async () => {
     const dir = tempDir('supervisor');
     supervisor = supervise(dir, 'crash');
@@ -89,6 +112,25 @@ describe('the mapper supervisor', () => {
     // 1 s, 2 s, ... with 20 % jitter: each gap is clearly longer than the one before.
     expect(gaps[0]).toBeGreaterThan(700);
     expect(gaps[1]!).toBeGreaterThan(gaps[0]! * 1.2);
+  });
+
+  it('a crashing mapper takes down only its own protocol: the others keep their process', async () => {
+    const crashing = tempDir('supervisor');
+    const steady = tempDir('supervisor');
+    supervisor = new MapperSupervisor({
+      logger,
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      nodeName: 'n',
+      dataDir: crashing,
+      commands: { modbus: scriptedMapper(crashing, 'crash'), opcua: scriptedMapper(steady, 'run') },
+      stdio: 'ignore',
+    });
+    supervisor.setProtocols(['modbus', 'opcua']);
+    await waitFor(() => starts(crashing).length >= 3 && starts(steady).length > 0, 15_000, 'two restarts of modbus');
+    const opcua = supervisor.status().find((s) => s.protocol === 'opcua');
+    expect(opcua).toMatchObject({ state: 'running', restarts: 0, pid: starts(steady)[0]!.pid });
+    expect(starts(steady)).toHaveLength(1);
+    expect(supervisor.status().find((s) => s.protocol === 'modbus')!.restarts).toBeGreaterThanOrEqual(2);
   });
 
   it('stops the mapper of a protocol no device uses any more', async () => {

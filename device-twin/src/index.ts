@@ -11,7 +11,7 @@ export { MetricsRegistry, Counter, Gauge, Histogram, DEFAULT_BUCKETS, type Label
 export { TwinMqttHandler, type TwinMqttHandlerOptions } from './mqtt/twin-mqtt-handler.js';
 export { createHttpApi, API_PREFIX, type HttpApiOptions } from './http/api.js';
 export { twinEtag, parseIfMatch } from './http/etag.js';
-export { collectGarbageNow, tuneHeapForEdge } from './heap.js';
+export { collectGarbageNow, startOptimizing, tuneHeapForEdge } from './heap.js';
 export {
   HistoryStore,
   DEFAULT_HISTORY_LAYOUT,

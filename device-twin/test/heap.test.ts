@@ -96,3 +96,28 @@ describe('collectGarbageNow', () => {
     expect(r.gcExposed).toBe('undefined'); // and gc() did not leak into the process's globals
   });
 });
+
+describe('tuneHeapForEdge and startOptimizing', () => {
+  it('keeps start-up code unoptimized until startOptimizing(), then optimizes what gets hot', () => {
+    // V8's own view of a hot function (--allow-natives-syntax): bit 4 (16) is "optimized by TurboFan".
+    const script = `
+      import { startOptimizing, tuneHeapForEdge } from ${JSON.stringify(heapModule)};
+      const tune = process.argv[1] === 'tuned';
+      if (tune) tuneHeapForEdge();
+      function hot(n) { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; }
+      const heat = () => { for (let i = 0; i < 3000; i++) hot(1000); return (%GetOptimizationStatus(hot) & 16) !== 0; };
+      const duringStartup = heat();
+      startOptimizing();
+      const afterwards = heat() || heat() || heat();
+      console.log(JSON.stringify({ duringStartup, afterwards }));
+    `;
+    const run = (arg: string) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script, arg], {
+          encoding: 'utf8',
+        }),
+      ) as { duringStartup: boolean; afterwards: boolean };
+    expect(run('untuned').duringStartup).toBe(true); // the control: this loop is hot enough for TurboFan
+    expect(run('tuned')).toEqual({ duringStartup: false, afterwards: true });
+  });
+});

@@ -16,6 +16,7 @@ import {
   TwinService,
   collectGarbageNow,
   createHttpApi,
+  startOptimizing,
   openTwinStore,
   type TwinStore,
 } from '@edgetwin/device-twin';
@@ -245,12 +246,15 @@ export class EdgeCore {
 
   /**
    * Once the start-up publishes (every device's spec, data and state topics) are acknowledged, or
-   * after 10 s, collects the start-up garbage, so an idle edgecore does not hold on to it.
+   * after 10 s, collects the start-up garbage, so an idle edgecore does not hold on to it, and
+   * lets V8 optimize what runs from now on (see tuneHeapForEdge's deferOptimizer).
    */
   private settleHeap(): void {
     const publisher = this.publisher;
     void publisher?.whenAcknowledged(10_000).then(() => {
-      if (this.publisher === publisher) collectGarbageNow(); // not stopped meanwhile
+      if (this.publisher !== publisher) return; // stopped meanwhile
+      collectGarbageNow();
+      startOptimizing();
     });
   }
 

@@ -6,10 +6,13 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { mapperNodeFlags } from './mapper-node-flags.js';
 
 export interface MapperCommand {
   command: string;
   args: string[];
+  /** Flags for the node runtime, given before `args` (only when `command` is node). */
+  nodeFlags?: string[];
 }
 
 /** protocolName (as in Device.spec.protocol.protocolName) -> npm package of its mapper. */
@@ -34,7 +37,7 @@ export function findMapperCommand(protocol: string): MapperCommand | undefined {
   const bins = Object.entries(typeof manifest.bin === 'string' ? { [pkg]: manifest.bin } : (manifest.bin ?? {}));
   const bin = (bins.find(([name]) => name.startsWith('edgetwin-mapper-')) ?? bins[0])?.[1];
   if (!bin) return undefined;
-  return { command: process.execPath, args: [resolve(dirname(manifestPath), bin)] };
+  return { command: process.execPath, args: [resolve(dirname(manifestPath), bin)], nodeFlags: mapperNodeFlags() };
 }
 
 /** The package.json of an installed package, found from its main entry (exports may hide package.json). */

@@ -101,6 +101,7 @@ export class MapperSupervisor {
     if (!cmd || this.stopping || !entry.wanted) return;
     const log = this.opts.logger.child({ module: 'supervisor', protocol: entry.protocol });
     const args = [
+      ...(cmd.nodeFlags ?? []),
       ...cmd.args,
       '--mqtt-url',
       this.opts.mqttUrl,

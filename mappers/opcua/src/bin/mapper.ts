@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `edgetwin-mapper-opcua`: the OPC UA mapper process (flags: see --help). */
 import { format } from 'node:util';
-import { setErrorLogger, setWarningLogger } from 'node-opcua';
+import { setErrorLogger, setWarningLogger } from 'node-opcua-client';
 import { pino } from 'pino';
 import { mapperCli, parseMapperArgs } from '@edgetwin/sdk';
 import { opcuaMapper } from '../mapper.js';

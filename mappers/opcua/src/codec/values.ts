@@ -3,7 +3,7 @@
  * gets an Int16 Variant, range-checked); reads turn any scalar into the property's model type.
  * 64-bit integers travel in node-opcua as [high, low] 32-bit words (two's complement).
  */
-import { DataType, Variant, VariantArrayType, type DataValue } from 'node-opcua';
+import { DataType, Variant, VariantArrayType, type DataValue } from 'node-opcua-client';
 import { EdgeTwinError, type PropertyType, type Reading, type TwinValue } from '@edgetwin/sdk';
 import type { OpcuaDataTypeName } from '../config.js';
 

@@ -11,7 +11,7 @@ import {
   type ClientSession,
   type NodeId,
   type ReadValueIdOptions,
-} from 'node-opcua';
+} from 'node-opcua-client';
 import { EdgeTwinError, errorMessage, type MapperProperty } from '@edgetwin/sdk';
 import { checkVisitor, type OpcuaVisitorConfig } from '../config.js';
 import { dataTypeFromName } from '../codec/values.js';

@@ -12,7 +12,7 @@ import {
   type ClientSubscription,
   type DataValue,
   type MonitoringParametersOptions,
-} from 'node-opcua';
+} from 'node-opcua-client';
 import {
   EdgeTwinError,
   RepeatedLog,

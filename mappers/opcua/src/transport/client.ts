@@ -7,13 +7,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import {
-  MessageSecurityMode,
-  OPCUACertificateManager,
-  OPCUAClient,
-  SecurityPolicy,
-  type ClientSession,
-} from 'node-opcua';
+import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
+import { MessageSecurityMode, OPCUAClient, SecurityPolicy, type ClientSession } from 'node-opcua-client';
 import {
   EdgeTwinError,
   errorMessage,

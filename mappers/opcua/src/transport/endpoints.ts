@@ -3,7 +3,8 @@
  * (GetEndpoints), for the error message when the configured pair is not among them.
  */
 import type { Clock, ClockTimer } from '@edgetwin/sdk';
-import { MessageSecurityMode, OPCUAClient, SecurityPolicy, type OPCUACertificateManager } from 'node-opcua';
+import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
+import { MessageSecurityMode, OPCUAClient, SecurityPolicy } from 'node-opcua-client';
 
 export interface OfferedEndpointsOptions {
   url: string;

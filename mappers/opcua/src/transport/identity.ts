@@ -1,6 +1,6 @@
 /** The session's user identity: anonymous, or a user name with a password from a file or the environment. */
 import { readFile } from 'node:fs/promises';
-import { UserTokenType, type UserIdentityInfo } from 'node-opcua';
+import { UserTokenType, type UserIdentityInfo } from 'node-opcua-client';
 import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
 import type { OpcuaProtocolConfig } from '../config.js';
 

@@ -5,7 +5,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OPCUACertificateManager } from 'node-opcua';
+import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 
 /** The first certificate of a DER chain (OPC UA sends chains as concatenated DER). */
 export function firstCertificate(der: Buffer): Buffer {
