@@ -25,3 +25,4 @@ export {
   type Pod,
   type PodSource,
 } from './agent/index.js';
+export * from './security/index.js';

@@ -54,7 +54,10 @@ describe('edgecore durability', () => {
     const devicesDir = tempDir('devices');
     writeFileSync(join(devicesDir, 'many.yaml'), manyDevices(N));
     const edge = await start({ devicesDir });
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${edge.mqttPort}`, {
+      username: edge.mqtt.username,
+      password: edge.mqtt.password,
+    });
     const acked = new Set<string>();
     client.on('message', (_topic, payload) => {
       const r = JSON.parse(payload.toString()) as { event_id: string; code?: number };
@@ -108,7 +111,7 @@ describe('the watched devices directory', () => {
     const devicesDir = tempDir('devices');
     const edge = await start({ devicesDir });
     const sub = await MosquittoSub.start(
-      edge.mqttPort,
+      edge.mqtt,
       '$hw/events/node/edge-1/membership/updated',
       '$hw/events/device/+/+/twin/update/delta',
     );

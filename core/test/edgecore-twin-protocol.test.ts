@@ -6,7 +6,14 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MosquittoSub, missingPeer, mosquittoPub, startMosquitto, type RunningPeer } from '@edgetwin/sdk/testing';
+import {
+  MosquittoSub,
+  missingPeer,
+  mosquittoPub,
+  startMosquitto,
+  type BrokerTarget,
+  type RunningPeer,
+} from '@edgetwin/sdk/testing';
 import { startEdgecore, tempDir, type EdgecoreProcess } from './helpers/edgecore-process.js';
 
 const DEV = '$hw/events/device/default/thermostat-1';
@@ -28,7 +35,7 @@ describe.each([
   let edge: EdgecoreProcess;
   let mosquitto: RunningPeer | undefined;
   let sub: MosquittoSub;
-  let port: number;
+  let port: BrokerTarget;
 
   beforeAll(async () => {
     if (skip) return;
@@ -36,7 +43,7 @@ describe.each([
     copyFileSync(join(import.meta.dirname, 'fixtures', 'thermostat.yaml'), join(devicesDir, 'thermostat.yaml'));
     if (external) mosquitto = await startMosquitto();
     edge = await startEdgecore({ devicesDir, ...(mosquitto ? { mqttUrl: mosquitto.url } : {}) });
-    port = mosquitto?.port ?? edge.mqttPort;
+    port = mosquitto?.port ?? edge.mqtt;
     sub = await MosquittoSub.start(port, `${DEV}/#`, '$hw/events/node/edge-1/#', 'devices/#');
   });
 

@@ -25,6 +25,9 @@ describe('the quickstart', () => {
   let out = '';
   const ports = { http: 0, mqtt: 0, modbus: 0 };
   const dataDir = mkdtempSync(join(tmpdir(), 'edgetwin-quickstart-'));
+  // What the tour's commands do: mosquitto_sub/pub read the "tour" user's options from there.
+  const mqttClients = join(dataDir, 'mqtt-clients');
+  const clientEnv = { ...process.env, XDG_CONFIG_HOME: mqttClients };
   const twinUrl = () => `http://127.0.0.1:${ports.http}/api/v1/devices/default/thermostat-1/twin`;
   const twin = async () => (await (await fetch(twinUrl())).json()) as Twin;
   const mbpoll = async (...args: string[]) =>
@@ -65,7 +68,21 @@ describe('the quickstart', () => {
 
   it.skipIf(skip)('prints what to try, with the ports it uses', () => {
     expect(out).toContain(`curl -s http://127.0.0.1:${ports.http}/api/v1/devices/default/thermostat-1/twin`);
-    expect(out).toContain(`mosquitto_sub -h 127.0.0.1 -p ${ports.mqtt} -t 'devices/#' -v`);
+    expect(out).toContain(
+      `XDG_CONFIG_HOME=${mqttClients} mosquitto_sub -h 127.0.0.1 -p ${ports.mqtt} -t 'devices/#' -v`,
+    );
+  });
+
+  it.skipIf(skip)('the MQTT broker refuses a client without credentials', async () => {
+    const anonymous = run(
+      'mosquitto_sub',
+      ['-h', '127.0.0.1', '-p', String(ports.mqtt), '-t', 'devices/#', '-C', '1', '-W', '5'],
+      {
+        timeout: 10_000,
+        env: { ...process.env, XDG_CONFIG_HOME: join(dataDir, 'nowhere') },
+      },
+    );
+    await expect(anonymous).rejects.toMatchObject({ stderr: expect.stringContaining('not authorised') as string });
   });
 
   it.skipIf(skip)('the supervised Modbus mapper reports the registers as twin properties', async () => {
@@ -97,7 +114,7 @@ describe('the quickstart', () => {
         '-W',
         '10',
       ],
-      { timeout: 15_000 },
+      { timeout: 15_000, env: clientEnv },
     );
     expect(JSON.parse(stdout)).toMatchObject({ value: 22, timestamp: expect.any(Number) as number });
   });
@@ -114,16 +131,11 @@ describe('the quickstart', () => {
   });
 
   it.skipIf(skip)('a desired value on the MQTT /set topic switches the coil', async () => {
-    await run('mosquitto_pub', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(ports.mqtt),
-      '-t',
-      'devices/default/thermostat-1/heater/set',
-      '-m',
-      'true',
-    ]);
+    await run(
+      'mosquitto_pub',
+      ['-h', '127.0.0.1', '-p', String(ports.mqtt), '-t', 'devices/default/thermostat-1/heater/set', '-m', 'true'],
+      { env: clientEnv },
+    );
     await waitFor(async () => (await twin()).reported.heater?.value === true, 15_000, 'heater reported true');
     expect(await mbpoll('-t', '0', '-r', '1', '-c', '1')).toMatch(/\[1\]:\s+1\b/);
   });

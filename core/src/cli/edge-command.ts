@@ -24,7 +24,15 @@ Options:
                        skipped.                                    (default: the host name)
   --mqtt-port N        Port of the embedded MQTT broker on 127.0.0.1. (default: 1883)
   --mqtt-url URL       Use an external broker (e.g. mqtt://127.0.0.1:1883 for Mosquitto)
-                       instead of the embedded one.
+                       instead of the embedded one; "edgetwin mqtt mosquitto-config" writes
+                       Mosquitto's password_file and acl_file for it.
+  --mqtt-allow-anonymous  Let MQTT clients in without credentials, with full access. Off by
+                       default: edgecore and each mapper get their own identity, people and apps
+                       one from "edgetwin users add".
+  --mqtt-tls-port N    Also listen for MQTT over TLS on this port (needs the two below).
+  --mqtt-tls-cert FILE / --mqtt-tls-key FILE  PEM certificate and key of that listener.
+  --mqtt-tls-ca FILE   PEM CA of client certificates: a client presenting one logs in as the
+                       user named by its subject CN, without a password.
   --http-port N        Port of the HTTP API on 127.0.0.1.          (default: 8080)
   --http-host ADDR     Address the HTTP API binds to.              (default: 127.0.0.1)
   --data-topic-base T  Base of the data topics for edge apps.      (default: devices)
@@ -64,6 +72,11 @@ export async function edgeCommand(argv: string[]): Promise<number> {
       'node-name': { type: 'string', default: hostname() },
       'mqtt-port': { type: 'string', default: '1883' },
       'mqtt-url': { type: 'string' },
+      'mqtt-allow-anonymous': { type: 'boolean', default: false },
+      'mqtt-tls-port': { type: 'string' },
+      'mqtt-tls-cert': { type: 'string' },
+      'mqtt-tls-key': { type: 'string' },
+      'mqtt-tls-ca': { type: 'string' },
       'http-port': { type: 'string', default: '8080' },
       'http-host': { type: 'string', default: '127.0.0.1' },
       'data-topic-base': { type: 'string', default: 'devices' },
@@ -95,6 +108,9 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     throw new CliError(`--devices ${devicesDir}: not a directory (create it, or point --devices at your YAML files)`);
   const logger = createLogger('edgecore', values['log-level']);
   const cloudToken = await joinToken(values.token, values['token-file'], logger);
+  const tlsPort = values['mqtt-tls-port'];
+  if (tlsPort !== undefined && (!values['mqtt-tls-cert'] || !values['mqtt-tls-key']))
+    throw new CliError('--mqtt-tls-port needs --mqtt-tls-cert FILE and --mqtt-tls-key FILE');
   const core = new EdgeCore({
     devicesDir,
     maxDevicesFileBytes: parseBytes('--max-devices-file-bytes', values['max-devices-file-bytes']),
@@ -103,6 +119,16 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     logger,
     mqttPort: parsePort('--mqtt-port', values['mqtt-port']),
     mqttUrl: values['mqtt-url'],
+    mqttAllowAnonymous: values['mqtt-allow-anonymous'],
+    mqttTls:
+      tlsPort === undefined
+        ? undefined
+        : {
+            port: parsePort('--mqtt-tls-port', tlsPort),
+            certFile: resolve(values['mqtt-tls-cert']!),
+            keyFile: resolve(values['mqtt-tls-key']!),
+            ...(values['mqtt-tls-ca'] ? { caFile: resolve(values['mqtt-tls-ca']) } : {}),
+          },
     httpPort: parsePort('--http-port', values['http-port']),
     httpHost: values['http-host'],
     dataTopicBase: values['data-topic-base'],

@@ -16,6 +16,8 @@ const HELP = `Usage: edgetwin <command> [options]
 Commands:
   edge      Run edgecore: device twins, MQTT, HTTP API, mappers, pods (embedded mode).
   cloud     Run cloudcore (Kubernetes sync); "cloud token create|list|revoke", "cloud nodes".
+  mqtt      "mqtt mosquitto-config": the edge's MQTT policy as Mosquitto password_file and acl_file.
+  users     MQTT identities of people and apps: users add|list|remove.
   logs      Print a pod's container log: edgetwin logs POD [-c CONTAINER] [-f] [-p].
   images    Load an OCI image archive into containerd: edgetwin images import FILE.
   service   Install edgecore or cloudcore as a systemd service: edgetwin service install edge|cloud.
@@ -26,6 +28,8 @@ Usage: edgetwin edge [options]`;
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   edge: async (argv) => (await import('./edge-command.js')).edgeCommand(argv),
   cloud: async (argv) => (await import('../cloud/cli.js')).cloudCommand(argv),
+  mqtt: async (argv) => (await import('./mqtt-command.js')).mqttCommand(argv),
+  users: async (argv) => (await import('./users-command.js')).usersCommand(argv),
   logs: async (argv) => (await import('../agent/cli/logs.js')).logsCommand(argv),
   images: async (argv) => (await import('../agent/cli/images-import.js')).imagesCommand(argv),
   service: async (argv) => (await import('../service/install.js')).serviceCommand(argv),

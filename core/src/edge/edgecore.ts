@@ -22,6 +22,8 @@ import {
 } from '@edgetwin/device-twin';
 import { EdgeTwinError, MqttConnection, MqttError, errorMessage } from '@edgetwin/sdk';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
+import type { BrokerAccess } from '../security/broker-access.js';
+import { ensureEdgecoreIdentity, ensureMapperIdentity } from '../security/machine-identities.js';
 import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
 import type { MapperCommand } from '../supervisor/mapper-commands.js';
 import { DeviceDirectorySync } from './device-sync.js';
@@ -43,6 +45,17 @@ export interface EdgeCoreOptions {
   mqttPort: number;
   /** An external broker instead of the embedded one. */
   mqttUrl?: string | undefined;
+  /**
+   * Authentication and ACLs on the embedded broker (default true). edgecore and each mapper get
+   * an identity of their own; people and apps are added with `edgetwin users add`. With an
+   * external broker, edgecore and the mappers still log in with these identities (write the
+   * broker's files with `edgetwin mqtt mosquitto-config`).
+   */
+  mqttAuth?: boolean;
+  /** Let clients without credentials in, with full access (default false; for trusted test rigs only). */
+  mqttAllowAnonymous?: boolean;
+  /** A TLS listener on the embedded broker; with `caFile`, clients may log in with a certificate (CN = user). */
+  mqttTls?: { port: number; host?: string; certFile: string; keyFile: string; caFile?: string } | undefined;
   httpPort: number;
   httpHost?: string;
   dataTopicBase?: string;
@@ -75,6 +88,7 @@ export class EdgeCore {
   private history: HistoryStore | undefined;
   private recorder: HistoryRecorder | undefined;
   private broker: EmbeddedBroker | undefined;
+  private access: BrokerAccess | undefined;
   private client: MqttConnection | undefined;
   private publisher: MqttConnection | undefined;
   private handler: TwinMqttHandler | undefined;
@@ -89,6 +103,8 @@ export class EdgeCore {
   readonly metrics = new MetricsRegistry();
   /** Where the MQTT broker is, once started. */
   mqttUrl = '';
+  /** The embedded broker's TLS listener, once started ('' without one). */
+  mqttTlsUrl = '';
   /** The HTTP API's base URL, once started. */
   httpUrl = '';
 
@@ -110,22 +126,26 @@ export class EdgeCore {
       this.recorder.start();
     }
 
+    const auth = this.opts.mqttAuth !== false;
+    const self = auth ? await ensureEdgecoreIdentity(this.opts.dataDir) : undefined;
     if (this.opts.mqttUrl) {
       this.mqttUrl = this.opts.mqttUrl;
     } else {
-      const { EmbeddedBroker } = await import('../broker/embedded-broker.js');
-      this.broker = new EmbeddedBroker({ port: this.opts.mqttPort, logger: logger.child({ module: 'broker' }) });
-      await this.broker.start();
-      this.mqttUrl = this.broker.url;
+      await this.startBroker(auth);
     }
+    const credentials = self ? { username: self.username, password: self.password } : {};
     // Two connections, as KubeEdge's eventbus has: answers leave on `publisher`, requests come in
     // on `client`, which stops handing them while the publisher's window is full. Its PUBACKs
     // then never wait behind requests the reader left in the socket (a lock-up under overload).
     const mqttLog = logger.child({ module: 'mqtt' });
-    this.publisher = await connectBroker(this.mqttUrl, { clientId: `edgecore-${nodeName}-pub` }, mqttLog);
+    this.publisher = await connectBroker(
+      this.mqttUrl,
+      { clientId: `edgecore-${nodeName}-pub`, ...credentials },
+      mqttLog,
+    );
     this.client = await connectBroker(
       this.mqttUrl,
-      { clientId: `edgecore-${nodeName}`, outgoing: this.publisher },
+      { clientId: `edgecore-${nodeName}`, outgoing: this.publisher, ...credentials },
       mqttLog,
     );
     const handler = new TwinMqttHandler({
@@ -160,6 +180,15 @@ export class EdgeCore {
         ...(this.opts.mapperCommands ? { commands: this.opts.mapperCommands } : {}),
         ...(this.opts.mapperStdio ? { stdio: this.opts.mapperStdio } : {}),
         onExit: (protocol) => this.mapperExited(protocol),
+        ...(auth
+          ? {
+              credentials: async (protocol: string) => {
+                const c = await ensureMapperIdentity(this.opts.dataDir, protocol);
+                await this.access?.reload(); // so the mapper's first connection already finds it
+                return { EDGETWIN_MQTT_USERNAME: c.username, EDGETWIN_MQTT_PASSWORD_FILE: c.passwordFile };
+              },
+            }
+          : {}),
       });
     }
     const onProtocols = (protocols: Set<string>) => {
@@ -244,6 +273,47 @@ export class EdgeCore {
     this.supervisor?.setProtocols(new Set([...this.protocols].filter((p) => !dmi?.links.has(p))));
   }
 
+  private async startBroker(auth: boolean): Promise<void> {
+    const { logger, nodeName } = this.opts;
+    const { EmbeddedBroker } = await import('../broker/embedded-broker.js');
+    if (auth) {
+      const { BrokerAccess } = await import('../security/broker-access.js');
+      this.access = new BrokerAccess({
+        dataDir: this.opts.dataDir,
+        nodeName,
+        dataTopicBase: this.opts.dataTopicBase ?? 'devices',
+        protocolOf: (id) => this.twin?.getDevice(id)?.protocolName,
+        logger: logger.child({ module: 'broker-access' }),
+        allowAnonymous: this.opts.mqttAllowAnonymous === true,
+      });
+      await this.access.start();
+    }
+    if (!auth || this.opts.mqttAllowAnonymous)
+      logger.warn(
+        'the embedded MQTT broker lets clients in without credentials, with full access (--mqtt-allow-anonymous)',
+      );
+    const tls = this.opts.mqttTls;
+    this.broker = new EmbeddedBroker({
+      port: this.opts.mqttPort,
+      logger: logger.child({ module: 'broker' }),
+      ...(this.access ? { access: this.access } : {}),
+      ...(tls
+        ? {
+            tls: {
+              port: tls.port,
+              ...(tls.host ? { host: tls.host } : {}),
+              cert: await readFile(tls.certFile),
+              key: await readFile(tls.keyFile),
+              ...(tls.caFile ? { ca: await readFile(tls.caFile) } : {}),
+            },
+          }
+        : {}),
+    });
+    await this.broker.start();
+    this.mqttUrl = this.broker.url;
+    this.mqttTlsUrl = this.broker.tlsUrl ?? '';
+  }
+
   /**
    * Once the start-up publishes (every device's spec, data and state topics) are acknowledged, or
    * after 10 s, collects the start-up garbage, so an idle edgecore does not hold on to it, and
@@ -303,6 +373,8 @@ export class EdgeCore {
     this.recorder = undefined;
     this.history?.close();
     this.history = undefined;
+    this.access?.stop();
+    this.access = undefined;
     await this.twin?.stop();
     this.twin = undefined;
     this.store?.close();
@@ -318,7 +390,7 @@ export class EdgeCore {
  */
 async function connectBroker(
   url: string,
-  opts: { clientId: string; outgoing?: MqttConnection },
+  opts: { clientId: string; outgoing?: MqttConnection; username?: string; password?: string },
   parentLog: Logger,
 ): Promise<MqttConnection> {
   const log = parentLog.child({ clientId: opts.clientId });

@@ -21,7 +21,16 @@ export interface MapperSupervisorOptions {
   graceMs?: number;
   /** A mapper process exited while it was wanted (it is restarted after backoff). */
   onExit?: (protocol: string) => void;
+  /**
+   * Environment variables for a mapper about to start: its broker credentials
+   * (EDGETWIN_MQTT_USERNAME, EDGETWIN_MQTT_PASSWORD_FILE). Secrets never go on the command line,
+   * where `ps` shows them to every local user.
+   */
+  credentials?: (protocol: string) => Promise<Record<string, string>>;
 }
+
+/** edgecore's own secrets that a mapper must not inherit. */
+const PRIVATE_ENV = ['EDGETWIN_JOIN_TOKEN', 'EDGETWIN_MQTT_PASSWORD'];
 
 export interface MapperProcessStatus {
   protocol: string;
@@ -97,9 +106,28 @@ export class MapperSupervisor {
   }
 
   private launch(entry: Entry): void {
-    const cmd = entry.command;
-    if (!cmd || this.stopping || !entry.wanted) return;
     const log = this.opts.logger.child({ module: 'supervisor', protocol: entry.protocol });
+    const credentials = this.opts.credentials;
+    if (!credentials) {
+      this.spawnMapper(entry, {}, log);
+      return;
+    }
+    credentials(entry.protocol).then(
+      (env) => this.spawnMapper(entry, env, log),
+      (err: unknown) => {
+        if (this.stopping || !entry.wanted) return;
+        const delay = this.scheduleRestart(entry);
+        log.error(
+          { err: (err as Error).message, restartInMs: delay },
+          `cannot create the ${entry.protocol} mapper's MQTT credentials; trying again after backoff`,
+        );
+      },
+    );
+  }
+
+  private spawnMapper(entry: Entry, extraEnv: Record<string, string>, log: Logger): void {
+    const cmd = entry.command;
+    if (!cmd || this.stopping || !entry.wanted || entry.child) return;
     const args = [
       ...(cmd.nodeFlags ?? []),
       ...cmd.args,
@@ -110,7 +138,9 @@ export class MapperSupervisor {
       '--data-dir',
       join(this.opts.dataDir, 'mappers', entry.protocol),
     ];
-    const child = spawn(cmd.command, args, { stdio: this.opts.stdio ?? ['ignore', 'inherit', 'inherit'] });
+    const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
+    for (const name of PRIVATE_ENV) if (!(name in extraEnv)) delete env[name];
+    const child = spawn(cmd.command, args, { stdio: this.opts.stdio ?? ['ignore', 'inherit', 'inherit'], env });
     entry.child = child;
     entry.startedAt = Date.now();
     log.info({ pid: child.pid }, `mapper for ${entry.protocol} started`);
@@ -124,17 +154,22 @@ export class MapperSupervisor {
       entry.lastError = `exited ${signal ? `on ${signal}` : `with code ${code}`} at ${new Date().toISOString()}`;
       this.opts.onExit?.(entry.protocol);
       if (Date.now() - entry.startedAt > (this.opts.stableAfterMs ?? 30_000)) entry.backoff.reset();
-      const delay = entry.backoff.next();
-      entry.restarts++;
+      const delay = this.scheduleRestart(entry);
       log.warn(
         { code, signal, restartInMs: delay, restarts: entry.restarts },
         'mapper exited; restarting after backoff',
       );
-      entry.timer = setTimeout(() => {
-        entry.timer = undefined;
-        this.launch(entry);
-      }, delay);
     });
+  }
+
+  private scheduleRestart(entry: Entry): number {
+    const delay = entry.backoff.next();
+    entry.restarts++;
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      this.launch(entry);
+    }, delay);
+    return delay;
   }
 
   private async terminate(entry: Entry): Promise<void> {

@@ -7,7 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@edgetwin/sdk/testing';
+import { addMqttUser } from '@edgetwin/core';
+import { freePort, waitFor, type BrokerTarget } from '@edgetwin/sdk/testing';
 
 export const CLI = resolve(fileURLToPath(import.meta.url), '../../../bin/edgetwin.js');
 
@@ -15,6 +16,8 @@ export interface EdgecoreProcess {
   child: ChildProcess;
   httpPort: number;
   mqttPort: number;
+  /** The embedded broker with the credentials of `test-admin` (an admin identity the helper adds). */
+  mqtt: { port: number; username: string; password: string } & BrokerTarget;
   http: string;
   dataDir: string;
   devicesDir: string;
@@ -33,6 +36,10 @@ export interface StartOptions {
   mqttPort?: number;
   httpPort?: number;
   extraArgs?: string[];
+  /** Start the mapper processes too (default: --no-mappers). */
+  mappers?: boolean;
+  /** Extra environment of the edgecore process. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function tempDir(prefix: string): string {
@@ -44,6 +51,12 @@ export async function startEdgecore(opts: StartOptions = {}): Promise<EdgecorePr
   const mqttPort = opts.mqttPort ?? (await freePort());
   const devicesDir = opts.devicesDir ?? tempDir('devices');
   const dataDir = opts.dataDir ?? tempDir('data');
+  // The edge broker refuses anonymous clients: tests talk to it as an admin identity of their own.
+  const admin = {
+    port: mqttPort,
+    username: 'test-admin',
+    password: await addMqttUser(dataDir, { name: 'test-admin', role: 'admin' }),
+  };
   const args = [
     CLI,
     'edge',
@@ -55,11 +68,14 @@ export async function startEdgecore(opts: StartOptions = {}): Promise<EdgecorePr
     opts.nodeName ?? 'edge-1',
     '--http-port',
     String(httpPort),
-    '--no-mappers',
+    ...(opts.mappers ? [] : ['--no-mappers']),
     ...(opts.mqttUrl ? ['--mqtt-url', opts.mqttUrl] : ['--mqtt-port', String(mqttPort)]),
     ...(opts.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+  });
   const logs: string[] = [];
   const collect = (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean));
   child.stdout?.on('data', collect);
@@ -86,6 +102,7 @@ export async function startEdgecore(opts: StartOptions = {}): Promise<EdgecorePr
     child,
     httpPort,
     mqttPort,
+    mqtt: admin,
     http,
     dataDir,
     devicesDir,

@@ -11,6 +11,7 @@ import { EdgeCore } from '@edgetwin/core';
 import { startModbusSimulator } from '@edgetwin/mapper-modbus';
 import { defaultPkiDir, startOpcuaSimulator, trustServerCertificate } from '@edgetwin/mapper-opcua';
 import { startZnpEmulator } from '@edgetwin/mapper-zigbee/emulator';
+import { createTourCredentials } from './credentials.js';
 import { printConsole, printTour } from './tour.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
   console.log('Starting the EdgeTwin quickstart ...');
   const dataDir = resolve(process.env.EDGETWIN_DATA_DIR ?? resolve(root, '.data/quickstart'));
   await mkdir(dataDir, { recursive: true });
+  const credentials = await createTourCredentials(dataDir);
   const simulators = await startSimulators(dataDir);
   const devicesDir = await devicesDirFor(dataDir);
   const core = new EdgeCore({
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
   }
   console.log(`  edgecore                HTTP ${core.httpUrl}   MQTT ${core.mqttUrl}   node quickstart-node`);
   printConsole(core.httpUrl);
-  printTour(ports);
+  printTour(ports, credentials);
 
   const signal = await new Promise<string>((done) => {
     process.once('SIGINT', () => done('SIGINT'));

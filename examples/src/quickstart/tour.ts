@@ -1,3 +1,5 @@
+import type { TourCredentials } from './credentials.js';
+
 /** The "what to try" text the quickstart prints; the same commands are in the root README. */
 
 /** The console's address: the first thing the quickstart prints, and again once everything runs. */
@@ -5,18 +7,24 @@ export function printConsole(httpUrl: string): void {
   console.log(`\n  Console: open ${httpUrl}/ in a browser (devices, live values, history, mappers)\n`);
 }
 
-export function printTour(ports: { http: number; mqtt: number; modbus: number }): void {
+export function printTour(ports: { http: number; mqtt: number; modbus: number }, creds: TourCredentials): void {
   const api = `http://127.0.0.1:${ports.http}/api/v1`;
   const mq = `-h 127.0.0.1 -p ${ports.mqtt}`;
+  const sub = `XDG_CONFIG_HOME=${creds.mqttConfigDir} mosquitto_sub`;
+  const pub = `XDG_CONFIG_HOME=${creds.mqttConfigDir} mosquitto_pub`;
   console.log(`
-Try this in another terminal:
+Security is on: MQTT clients need a user (anonymous ones are refused). The quickstart made one,
+"tour", and wrote its user name and password where mosquitto_sub and mosquitto_pub read their
+options (${creds.mqttConfigDir}/mosquitto_sub and .../mosquitto_pub): the commands below use it.
+
+Try this in another terminal, from this directory:
 
   # the devices and one twin (desired, reported, delta, versions, state)
   curl -s ${api}/devices
   curl -s ${api}/devices/default/thermostat-1/twin
 
   # live values for edge apps (retained, JSON)
-  mosquitto_sub ${mq} -t 'devices/#' -v
+  ${sub} ${mq} -t 'devices/#' -v
 
   # set a desired setpoint; the mapper writes holding register 1 and the answer waits for the report
   curl -s -X PATCH -H 'content-type: application/merge-patch+json' \\
@@ -26,8 +34,8 @@ Try this in another terminal:
   mbpoll -m tcp -p ${ports.modbus} -a 1 -t 4 -r 2 -c 1 -1 127.0.0.1
 
   # switch the heater coil from MQTT, and watch the KubeEdge twin protocol
-  mosquitto_pub ${mq} -t 'devices/default/thermostat-1/heater/set' -m true
-  mosquitto_sub ${mq} -t '$hw/events/device/default/thermostat-1/twin/update/#' -v
+  ${pub} ${mq} -t 'devices/default/thermostat-1/heater/set' -m true
+  ${sub} ${mq} -t '$hw/events/device/default/thermostat-1/twin/update/#' -v
 
   # the other protocols work the same way: the ZigBee plug, the OPC UA pump, the BLE light
   curl -s -X PATCH -H 'content-type: application/json' -d '{"power": true}' \\

@@ -18,6 +18,10 @@ export interface BrokerLinkOptions {
   url: string;
   logger: Logger;
   clientId?: string;
+  username?: string;
+  password?: string;
+  /** PEM CA for an mqtts:// broker. */
+  ca?: string;
   backoff?: BackoffOptions;
   /** Connect (CONNACK) timeout, default 10 000 ms. */
   connectTimeoutMs?: number;
@@ -52,6 +56,9 @@ export class BrokerLink implements MapperMqtt {
       resubscribe: false,
       ...LEAN_MQTT_OPTIONS,
       ...(this.opts.clientId === undefined ? {} : { clientId: this.opts.clientId }),
+      ...(this.opts.username === undefined ? {} : { username: this.opts.username }),
+      ...(this.opts.password === undefined ? {} : { password: this.opts.password }),
+      ...(this.opts.ca === undefined ? {} : { ca: this.opts.ca }),
     });
     this.client = client;
     client.on('connect', () => {

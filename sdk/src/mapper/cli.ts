@@ -2,6 +2,7 @@
  * `mapperCli(definition)`: the whole `main` of a mapper package. Parses the command line (flags win
  * over EDGETWIN_* environment variables), runs the mapper and stops it cleanly on SIGINT/SIGTERM.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { TSchema } from '@sinclair/typebox';
@@ -20,6 +21,11 @@ node (retained specs on edgetwin/v1/nodes/{node}/devices/#) and reports them ove
 
 Options:
   --mqtt-url URL     edge MQTT broker (env EDGETWIN_MQTT_URL, default mqtt://127.0.0.1:1883)
+  --mqtt-username U  broker user name (env EDGETWIN_MQTT_USERNAME; edgecore sets it)
+  --mqtt-password-file FILE
+                     file holding the broker password (env EDGETWIN_MQTT_PASSWORD_FILE;
+                     edgecore sets it). The password itself is never a flag: ps shows flags.
+  --mqtt-ca FILE     PEM CA of an mqtts:// broker (env EDGETWIN_MQTT_CA)
   --node-name NAME   node whose devices to serve (env EDGETWIN_NODE_NAME, default: the hostname)
   --data-dir DIR     directory for mapper state (env EDGETWIN_DATA_DIR, default: a temp dir)
   --log-level LEVEL  ${LEVELS.join(', ')} (env EDGETWIN_LOG_LEVEL, default info)
@@ -39,6 +45,9 @@ export function parseMapperArgs(
       args: [...argv],
       options: {
         'mqtt-url': { type: 'string' },
+        'mqtt-username': { type: 'string' },
+        'mqtt-password-file': { type: 'string' },
+        'mqtt-ca': { type: 'string' },
         'node-name': { type: 'string' },
         'data-dir': { type: 'string' },
         'log-level': { type: 'string' },
@@ -72,12 +81,29 @@ export function parseMapperArgs(
     );
   }
   const dataDir = values['data-dir'] ?? env.EDGETWIN_DATA_DIR;
+  const username = values['mqtt-username'] ?? env.EDGETWIN_MQTT_USERNAME;
+  const passwordFile = values['mqtt-password-file'] ?? env.EDGETWIN_MQTT_PASSWORD_FILE;
+  const caFile = values['mqtt-ca'] ?? env.EDGETWIN_MQTT_CA;
   return {
     mqttUrl,
+    ...(username === undefined ? {} : { mqttUsername: username }),
+    ...(passwordFile === undefined ? {} : { mqttPassword: readSecret(passwordFile, '--mqtt-password-file') }),
+    ...(caFile === undefined ? {} : { mqttCa: readSecret(caFile, '--mqtt-ca') }),
     nodeName: values['node-name'] ?? env.EDGETWIN_NODE_NAME ?? hostname(),
     logLevel: level as Level,
     ...(dataDir === undefined ? {} : { dataDir }),
   };
+}
+
+function readSecret(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new EdgeTwinError('ET_CONFIG_INVALID', `${flag} ${file}: cannot read it: ${errorMessage(err)}`, {
+      cause: err,
+      details: { path: flag, file },
+    });
+  }
 }
 
 /**

@@ -23,6 +23,11 @@ import type { MapperContext, MapperDefinition, MapperDriver } from './types.js';
 export interface RunMapperOptions {
   /** Edge broker, e.g. `mqtt://127.0.0.1:1883`. */
   mqttUrl: string;
+  /** Broker credentials (edgecore creates one identity per mapper). */
+  mqttUsername?: string;
+  mqttPassword?: string;
+  /** PEM CA of an `mqtts://` broker. */
+  mqttCa?: string;
   /** The node whose devices this mapper serves. */
   nodeName: string;
   /** Directory for driver state; created if missing. Default: `$TMPDIR/edgetwin-mapper-{protocol}`. */
@@ -79,6 +84,9 @@ export async function runMapper<PS extends TSchema, VS extends TSchema>(
   const link = new BrokerLink({
     url: options.mqttUrl,
     logger: root.child({ module: 'broker-link' }),
+    ...(options.mqttUsername === undefined ? {} : { username: options.mqttUsername }),
+    ...(options.mqttPassword === undefined ? {} : { password: options.mqttPassword }),
+    ...(options.mqttCa === undefined ? {} : { ca: options.mqttCa }),
     clientId: options.clientId ?? `edgetwin-mapper-${protocol}-${nodeName}-${Math.random().toString(16).slice(2, 8)}`,
     ...(options.brokerBackoff ? { backoff: options.brokerBackoff } : {}),
   });

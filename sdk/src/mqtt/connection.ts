@@ -93,8 +93,11 @@ export interface MqttConnectionOptions {
    * it, the first failure rejects.
    */
   waitForBroker?: boolean;
-  /** Extra TLS options for mqtts:// (a private CA, for example). */
-  tls?: { ca?: string | Buffer };
+  /** Extra TLS options for mqtts://: a private CA, a client certificate and its key. */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+  /** Credentials; they win over a user:password@ in the URL (keep secrets out of URLs that get logged). */
+  username?: string;
+  password?: string;
 }
 
 export interface MqttConnectionEvents {
@@ -322,6 +325,8 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
           port,
           ...(servername ? { servername } : {}),
           ...(this.opts.tls?.ca ? { ca: this.opts.tls.ca } : {}),
+          ...(this.opts.tls?.cert ? { cert: this.opts.tls.cert } : {}),
+          ...(this.opts.tls?.key ? { key: this.opts.tls.key } : {}),
         })
       : netConnect({ host, port });
     socket.setNoDelay(true);
@@ -340,8 +345,8 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
           clientId: this.opts.clientId,
           keepaliveSeconds: Math.round(this.keepaliveMs / 1000),
           cleanSession: true,
-          username: this.target.username,
-          password: this.target.password,
+          username: this.opts.username ?? this.target.username,
+          password: this.opts.password ?? this.target.password,
         }),
       );
     });

@@ -9,6 +9,21 @@ import { waitFor } from './ports.js';
 
 const execFileAsync = promisify(execFile);
 
+/**
+ * Where the clients connect: a port on 127.0.0.1, or a port with the credentials of an identity
+ * (the edge broker refuses anonymous clients; tests add one with `addMqttUser` from @edgetwin/core).
+ */
+export type BrokerTarget = number | { port: number; username?: string; password?: string };
+
+/** mosquitto_sub/mosquitto_pub arguments that reach `target`. */
+export function brokerArgs(target: BrokerTarget): string[] {
+  const t = typeof target === 'number' ? { port: target } : target;
+  const args = ['-h', '127.0.0.1', '-p', String(t.port)];
+  if (t.username !== undefined) args.push('-u', t.username);
+  if (t.password !== undefined) args.push('-P', t.password);
+  return args;
+}
+
 /** A parsed JSON payload; its shape is what a test's assertions check. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
@@ -27,18 +42,25 @@ export class MosquittoSub {
   private buf = '';
 
   constructor(
-    private readonly port: number,
+    private readonly port: BrokerTarget,
     private readonly filters: string[],
+    /** Where the subscription probe goes; it must be a topic the identity may publish and read. */
+    private readonly probePrefix = 'apps/probe',
   ) {}
 
+  /** Like start(), for an identity that may not use `apps/` (a mapper: its own `edgetwin/v1/nodes/{node}/{protocol}/...`). */
+  static startProbing(target: BrokerTarget, probePrefix: string, ...filters: string[]): Promise<MosquittoSub> {
+    return new MosquittoSub(target, filters, probePrefix).start();
+  }
+
   /** Starts mosquitto_sub on `filters` and returns once it is surely subscribed. */
-  static start(port: number, ...filters: string[]): Promise<MosquittoSub> {
+  static start(port: BrokerTarget, ...filters: string[]): Promise<MosquittoSub> {
     return new MosquittoSub(port, filters).start();
   }
 
   /** Starts mosquitto_sub and waits until it receives a probe, so it is surely subscribed. */
   async start(): Promise<this> {
-    const args = ['-h', '127.0.0.1', '-p', String(this.port), '-q', '1', '-v', '-t', 'probe/#'];
+    const args = [...brokerArgs(this.port), '-q', '1', '-v', '-t', `${this.probePrefix}/#`];
     for (const f of this.filters) args.push('-t', f);
     this.child = spawn('mosquitto_sub', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     this.child.stdout!.on('data', (d: Buffer) => {
@@ -54,7 +76,7 @@ export class MosquittoSub {
         this.messages.push({ topic, payload, json: (): Json => JSON.parse(payload) });
       }
     });
-    const probe = `probe/${Math.random().toString(36).slice(2)}`;
+    const probe = `${this.probePrefix}/${Math.random().toString(36).slice(2)}`;
     await waitFor(
       async () => {
         await mosquittoPub(this.port, probe, 'x');
@@ -96,19 +118,19 @@ export class MosquittoSub {
 }
 
 export async function mosquittoPub(
-  port: number,
+  port: BrokerTarget,
   topic: string,
   payload: string,
   opts: { qos?: 0 | 1 | 2; retain?: boolean } = {},
 ): Promise<void> {
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-m', payload, '-q', String(opts.qos ?? 1)];
+  const args = [...brokerArgs(port), '-t', topic, '-m', payload, '-q', String(opts.qos ?? 1)];
   if (opts.retain) args.push('-r');
   await execFileAsync('mosquitto_pub', args, { timeout: 10_000 });
 }
 
 /** Publishes each line as one message over a single connection (mosquitto_pub -l). */
-export async function mosquittoPubLines(port: number, topic: string, lines: string[]): Promise<void> {
-  const child = spawn('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-l'], {
+export async function mosquittoPubLines(port: BrokerTarget, topic: string, lines: string[]): Promise<void> {
+  const child = spawn('mosquitto_pub', [...brokerArgs(port), '-q', '1', '-t', topic, '-l'], {
     stdio: ['pipe', 'ignore', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

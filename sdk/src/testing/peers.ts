@@ -66,14 +66,17 @@ export function stopProcess(child: ChildProcess, graceMs = 3000): Promise<void> 
   });
 }
 
-/** Starts Debian's Mosquitto on a free loopback port (anonymous access, no persistence). */
-export async function startMosquitto(opts: { port?: number } = {}): Promise<RunningPeer> {
+/**
+ * Starts Debian's Mosquitto on a free loopback port (no persistence); anonymous access unless
+ * `config` (extra mosquitto.conf lines, e.g. password_file and acl_file) says otherwise.
+ */
+export async function startMosquitto(opts: { port?: number; config?: string } = {}): Promise<RunningPeer> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'edgetwin-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(
     conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n`,
+    `listener ${port} 127.0.0.1\n${opts.config ?? 'allow_anonymous true\n'}persistence false\nmax_queued_messages 100000\n`,
   );
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
