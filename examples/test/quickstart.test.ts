@@ -3,7 +3,7 @@
  * MQTT, and desired -> register, checked on the device with Debian's mbpoll.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,7 +29,12 @@ describe('the quickstart', () => {
   const mqttClients = join(dataDir, 'mqtt-clients');
   const clientEnv = { ...process.env, XDG_CONFIG_HOME: mqttClients };
   const twinUrl = () => `http://127.0.0.1:${ports.http}/api/v1/devices/default/thermostat-1/twin`;
-  const twin = async () => (await (await fetch(twinUrl())).json()) as Twin;
+  // What the tour's curl commands send (-H @FILE): the "tour" token the quickstart wrote.
+  const auth = () => {
+    const [name, value] = readFileSync(join(dataDir, 'http-token.header'), 'utf8').trim().split(/:\s*/, 2);
+    return { [name!]: value! };
+  };
+  const twin = async () => (await (await fetch(twinUrl(), { headers: auth() })).json()) as Twin;
   const mbpoll = async (...args: string[]) =>
     (
       await run('mbpoll', ['-m', 'tcp', '-p', String(ports.modbus), '-a', '1', ...args, '-1', '127.0.0.1'], {
@@ -67,10 +72,18 @@ describe('the quickstart', () => {
   });
 
   it.skipIf(skip)('prints what to try, with the ports it uses', () => {
-    expect(out).toContain(`curl -s http://127.0.0.1:${ports.http}/api/v1/devices/default/thermostat-1/twin`);
+    expect(out).toContain(
+      `curl -s -H @${join(dataDir, 'http-token.header')} http://127.0.0.1:${ports.http}/api/v1/devices/default/thermostat-1/twin`,
+    );
     expect(out).toContain(
       `XDG_CONFIG_HOME=${mqttClients} mosquitto_sub -h 127.0.0.1 -p ${ports.mqtt} -t 'devices/#' -v`,
     );
+  });
+
+  it.skipIf(skip)('the HTTP API refuses a request without the token, and curl -H @FILE sends it', async () => {
+    expect((await fetch(twinUrl())).status).toBe(401);
+    const { stdout } = await run('curl', ['-s', '-H', `@${join(dataDir, 'http-token.header')}`, twinUrl()]);
+    expect(JSON.parse(stdout)).toMatchObject({ desired: expect.any(Object) as object });
   });
 
   it.skipIf(skip)('the MQTT broker refuses a client without credentials', async () => {
@@ -122,7 +135,7 @@ describe('the quickstart', () => {
   it.skipIf(skip)('a desired setpoint over HTTP is written to the holding register and reported back', async () => {
     const res = await fetch(`${twinUrl()}/desired?wait=reported&timeout=10000`, {
       method: 'PATCH',
-      headers: { 'content-type': 'application/merge-patch+json' },
+      headers: { 'content-type': 'application/merge-patch+json', ...auth() },
       body: JSON.stringify({ setpoint: 25.5 }),
     });
     expect(res.status).toBe(200);

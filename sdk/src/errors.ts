@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'ET_STATUS_UNSUPPORTED' // Kubernetes offers no place for device status (no status subresource, no DeviceStatus CRD)
   | 'ET_WRITE_FAILED' // the device refused a desired value (details: property, deviceCode, reason)
   | 'ET_NOT_CONVERGED' // a written value did not read back as written, after the bounded retries
+  | 'ET_UNAUTHORIZED' // no credentials, or unknown, revoked or expired ones
+  | 'ET_FORBIDDEN' // the credentials do not allow this (or the request is addressed to a foreign host)
   | 'ET_INTERNAL';
 
 export interface ErrorDetails {

@@ -35,6 +35,17 @@ Options:
                        user named by its subject CN, without a password.
   --http-port N        Port of the HTTP API on 127.0.0.1.          (default: 8080)
   --http-host ADDR     Address the HTTP API binds to.              (default: 127.0.0.1)
+                       Any other than loopback needs a token ("edgetwin tokens create") or
+                       --insecure.
+  --http-auth MODE     auto: bearer tokens once one exists or off loopback; tokens: always;
+                       none: never.                                (default: auto)
+  --insecure           Allow a non-loopback HTTP API without authentication (warns at start).
+  --http-allowed-host NAME  Also answer requests whose Host header is NAME (repeatable; '*': any).
+                       This machine's names and addresses are always accepted.
+  --http-cors-origin ORIGIN  Let browser pages from ORIGIN call the API (repeatable; none by default).
+  --http-metrics-open  Serve /metrics without a token (/healthz and /readyz always are).
+  --http-tls-cert FILE / --http-tls-key FILE  Serve HTTPS with this PEM certificate and key.
+  --http-tls-ca FILE   Require client certificates signed by this PEM CA.
   --data-topic-base T  Base of the data topics for edge apps.      (default: devices)
   --history-retention H  Hours of reported values kept for the console's charts; 0 keeps
                        no history.                                 (default: 24)
@@ -79,6 +90,14 @@ export async function edgeCommand(argv: string[]): Promise<number> {
       'mqtt-tls-ca': { type: 'string' },
       'http-port': { type: 'string', default: '8080' },
       'http-host': { type: 'string', default: '127.0.0.1' },
+      'http-auth': { type: 'string', default: 'auto' },
+      insecure: { type: 'boolean', default: false },
+      'http-allowed-host': { type: 'string', multiple: true },
+      'http-cors-origin': { type: 'string', multiple: true },
+      'http-metrics-open': { type: 'boolean', default: false },
+      'http-tls-cert': { type: 'string' },
+      'http-tls-key': { type: 'string' },
+      'http-tls-ca': { type: 'string' },
       'data-topic-base': { type: 'string', default: 'devices' },
       'no-mappers': { type: 'boolean', default: false },
       'history-retention': { type: 'string', default: '24' },
@@ -131,6 +150,12 @@ export async function edgeCommand(argv: string[]): Promise<number> {
           },
     httpPort: parsePort('--http-port', values['http-port']),
     httpHost: values['http-host'],
+    httpAuth: parseHttpAuth(values['http-auth']),
+    httpInsecure: values.insecure,
+    ...(values['http-allowed-host'] ? { httpAllowedHosts: values['http-allowed-host'] } : {}),
+    ...(values['http-cors-origin'] ? { httpCorsOrigins: values['http-cors-origin'] } : {}),
+    httpMetricsOpen: values['http-metrics-open'],
+    httpTls: httpTls(values['http-tls-cert'], values['http-tls-key'], values['http-tls-ca']),
     dataTopicBase: values['data-topic-base'],
     mappers: !values['no-mappers'],
     historyRetentionMs: parseHours('--history-retention', values['history-retention']),
@@ -204,6 +229,18 @@ export async function joinToken(
       '--token puts the join token on the command line, where every local user sees it (ps); use --token-file FILE or EDGETWIN_JOIN_TOKEN',
     );
   return argv;
+}
+
+function parseHttpAuth(value: string): 'auto' | 'tokens' | 'none' {
+  if (value === 'auto' || value === 'tokens' || value === 'none') return value;
+  throw new CliError(`--http-auth ${value}: expected auto, tokens or none`);
+}
+
+function httpTls(cert: string | undefined, key: string | undefined, ca: string | undefined) {
+  if (cert === undefined && key === undefined && ca === undefined) return undefined;
+  if (!cert || !key)
+    throw new CliError('--http-tls-cert and --http-tls-key go together (and --http-tls-ca needs both)');
+  return { certFile: resolve(cert), keyFile: resolve(key), ...(ca ? { caFile: resolve(ca) } : {}) };
 }
 
 function parseRuntime(value: string): 'containerd' | 'process' | 'auto' {

@@ -17,6 +17,7 @@ Commands:
   edge      Run edgecore: device twins, MQTT, HTTP API, mappers, pods (embedded mode).
   cloud     Run cloudcore (Kubernetes sync); "cloud token create|list|revoke", "cloud nodes".
   mqtt      "mqtt mosquitto-config": the edge's MQTT policy as Mosquitto password_file and acl_file.
+  tokens    Bearer tokens of the HTTP API: tokens create|list|revoke.
   users     MQTT identities of people and apps: users add|list|remove.
   logs      Print a pod's container log: edgetwin logs POD [-c CONTAINER] [-f] [-p].
   images    Load an OCI image archive into containerd: edgetwin images import FILE.
@@ -29,6 +30,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   edge: async (argv) => (await import('./edge-command.js')).edgeCommand(argv),
   cloud: async (argv) => (await import('../cloud/cli.js')).cloudCommand(argv),
   mqtt: async (argv) => (await import('./mqtt-command.js')).mqttCommand(argv),
+  tokens: async (argv) => (await import('./tokens-command.js')).tokensCommand(argv),
   users: async (argv) => (await import('./users-command.js')).usersCommand(argv),
   logs: async (argv) => (await import('../agent/cli/logs.js')).logsCommand(argv),
   images: async (argv) => (await import('../agent/cli/images-import.js')).imagesCommand(argv),

@@ -23,6 +23,7 @@ import {
 import { EdgeTwinError, MqttConnection, MqttError, errorMessage } from '@edgetwin/sdk';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import type { BrokerAccess } from '../security/broker-access.js';
+import type { TokenVerifier } from '../security/http-tokens.js';
 import { ensureEdgecoreIdentity, ensureMapperIdentity } from '../security/machine-identities.js';
 import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
 import type { MapperCommand } from '../supervisor/mapper-commands.js';
@@ -58,6 +59,18 @@ export interface EdgeCoreOptions {
   mqttTls?: { port: number; host?: string; certFile: string; keyFile: string; caFile?: string } | undefined;
   httpPort: number;
   httpHost?: string;
+  /** Bearer tokens on the HTTP API: `auto` (default: once a token exists, or off loopback), `tokens`, `none`. */
+  httpAuth?: 'auto' | 'tokens' | 'none';
+  /** Allow a non-loopback HTTP bind without authentication (warns at every start). */
+  httpInsecure?: boolean;
+  /** Host header names accepted besides this machine's (`*`: any). */
+  httpAllowedHosts?: string[];
+  /** Origins allowed by CORS (none by default). */
+  httpCorsOrigins?: string[];
+  /** /metrics without a token. */
+  httpMetricsOpen?: boolean;
+  /** HTTPS for the API; with caFile, client certificates signed by it are required. */
+  httpTls?: { certFile: string; keyFile: string; caFile?: string } | undefined;
   dataTopicBase?: string;
   /** Start and supervise mapper processes (default true). */
   mappers?: boolean;
@@ -89,6 +102,7 @@ export class EdgeCore {
   private recorder: HistoryRecorder | undefined;
   private broker: EmbeddedBroker | undefined;
   private access: BrokerAccess | undefined;
+  private tokens: TokenVerifier | undefined;
   private client: MqttConnection | undefined;
   private publisher: MqttConnection | undefined;
   private handler: TwinMqttHandler | undefined;
@@ -238,7 +252,24 @@ export class EdgeCore {
 
     const client = this.client;
     const publisher = this.publisher;
+    const { httpSecurity } = await import('./http-security.js');
+    const security = await httpSecurity(
+      {
+        dataDir: this.opts.dataDir,
+        host: this.opts.httpHost ?? '127.0.0.1',
+        ...(this.opts.httpAuth ? { auth: this.opts.httpAuth } : {}),
+        ...(this.opts.httpInsecure ? { insecure: true } : {}),
+        ...(this.opts.httpAllowedHosts ? { allowedHosts: this.opts.httpAllowedHosts } : {}),
+        ...(this.opts.httpCorsOrigins ? { corsOrigins: this.opts.httpCorsOrigins } : {}),
+        ...(this.opts.httpMetricsOpen ? { metricsOpen: true } : {}),
+        ...(this.opts.httpTls ? { tls: this.opts.httpTls } : {}),
+      },
+      logger.child({ module: 'http-security' }),
+    );
+    this.tokens = security.verifier;
     this.http = await createHttpApi({
+      access: security.access,
+      ...(security.https ? { https: security.https } : {}),
       twin,
       logger: logger.child({ module: 'http' }),
       metrics: this.metrics,
@@ -352,6 +383,8 @@ export class EdgeCore {
     this.http = undefined;
     await this.dmi?.stop();
     this.dmi = undefined;
+    this.tokens?.stop();
+    this.tokens = undefined;
     await this.devices?.stop();
     this.devices = undefined;
     await this.cloud?.stop();

@@ -50,3 +50,12 @@ export async function addMqttUser(dataDir: string, user: NewUser): Promise<strin
   await upsertIdentity(dataDir, identity);
   return password;
 }
+export {
+  createToken,
+  revokeTokens,
+  loadTokens,
+  tokensFile,
+  TokenVerifier,
+  HTTP_SCOPES,
+  type HttpToken,
+} from './http-tokens.js';

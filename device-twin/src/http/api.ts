@@ -10,6 +10,7 @@ import { EventJournal } from './event-journal.js';
 import { OpenApiCollector } from './openapi.js';
 import { VALUE_LIMITS, parseBoundedJson } from '@edgetwin/sdk';
 import { onClientError, onFrameworkError } from './framework-errors.js';
+import { installAccessControl, type HttpAccessOptions } from './access.js';
 import { installProblemHandlers, problem, sendProblem } from './problem.js';
 import { deviceRoutes } from './routes-devices.js';
 import { eventRoutes } from './routes-events.js';
@@ -31,6 +32,10 @@ export interface HttpApiOptions {
   sseJournalIdleMs?: number;
   /** SSE keep-alive comment interval (default 15 000 ms). */
   sseHeartbeatMs?: number;
+  /** Authentication (bearer tokens with scopes), Host header check and CORS; none: open API. */
+  access?: HttpAccessOptions;
+  /** HTTPS: PEM certificate and key; with `ca`, clients must present a certificate it signed. */
+  https?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /** Largest request body (default VALUE_LIMITS.maxPayloadBytes, 256 KiB); larger ones get 413. */
   maxBodyBytes?: number;
   /** Serves the history routes when given. */
@@ -54,10 +59,20 @@ export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstan
       void sendProblem(reply, problem(p.status, p.code, p.detail, p.extra));
     }),
     clientErrorHandler: onClientError,
+    ...(opts.https
+      ? {
+          https: {
+            cert: opts.https.cert,
+            key: opts.https.key,
+            ...(opts.https.ca ? { ca: opts.https.ca, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+        }
+      : {}),
   });
   const openapi = new OpenApiCollector();
   openapi.attach(app);
   installProblemHandlers(app, log, { bodyLimit });
+  if (opts.access) installAccessControl(app, opts.access);
   // JSON bodies within the nesting limit (a deep array is a 400, never a stack overflow).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(

@@ -7,6 +7,8 @@ import { frameworkProblem } from './framework-errors.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not found',
   405: 'Method not allowed',
   408: 'Request timeout',
@@ -43,6 +45,10 @@ export function statusOf(code: ErrorCode): number {
       return 400;
     case 'ET_TOO_LARGE':
       return 413;
+    case 'ET_UNAUTHORIZED':
+      return 401;
+    case 'ET_FORBIDDEN':
+      return 403;
     case 'ET_TIMEOUT':
       return 504;
     case 'ET_WRITE_FAILED':

@@ -1,15 +1,19 @@
 /**
- * The quickstart's security is on, with credentials it makes itself: an MQTT identity `tour`
- * (an app that reads and sets every device) whose user name and password are written where
- * Debian's mosquitto_sub and mosquitto_pub read their default options (`$XDG_CONFIG_HOME/mosquitto_sub`,
- * `.../mosquitto_pub`), so the tour's commands carry no password on their command line.
+ * The quickstart's security is on, with credentials it makes itself, anew at every start:
+ * - an MQTT identity `tour` (an app that reads and sets every device) whose user name and password
+ *   are written where Debian's mosquitto_sub and mosquitto_pub read their default options
+ *   (`$XDG_CONFIG_HOME/mosquitto_sub`, `.../mosquitto_pub`);
+ * - an HTTP bearer token `tour` (scope write) written as a header file for `curl -H @FILE`;
+ * so the tour's commands carry no secret on their command line.
  */
 import { join, relative } from 'node:path';
-import { addMqttUser, newSecret, writeSecretFile } from '@edgetwin/core';
+import { addMqttUser, createToken, newSecret, revokeTokens, writeSecretFile } from '@edgetwin/core';
 
 export interface TourCredentials {
   /** Directory to use as XDG_CONFIG_HOME for the mosquitto clients, relative to the cwd when inside it. */
   mqttConfigDir: string;
+  /** File with the `Authorization: Bearer ...` header line (same). */
+  httpHeaderFile: string;
 }
 
 export async function createTourCredentials(dataDir: string): Promise<TourCredentials> {
@@ -19,7 +23,11 @@ export async function createTourCredentials(dataDir: string): Promise<TourCreden
   const options = `-u tour\n-P ${password}\n`;
   await writeSecretFile(join(dir, 'mosquitto_sub'), options);
   await writeSecretFile(join(dir, 'mosquitto_pub'), options);
-  return { mqttConfigDir: shortPath(dir) };
+  await revokeTokens(dataDir, 'tour');
+  const { token } = await createToken(dataDir, { name: 'tour', scopes: ['write'] });
+  const headerFile = join(dataDir, 'http-token.header');
+  await writeSecretFile(headerFile, `Authorization: Bearer ${token}\n`);
+  return { mqttConfigDir: shortPath(dir), httpHeaderFile: shortPath(headerFile) };
 }
 
 /** `dir` relative to the current directory when it is below it (as the README's commands are). */

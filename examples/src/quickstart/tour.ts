@@ -12,22 +12,23 @@ export function printTour(ports: { http: number; mqtt: number; modbus: number },
   const mq = `-h 127.0.0.1 -p ${ports.mqtt}`;
   const sub = `XDG_CONFIG_HOME=${creds.mqttConfigDir} mosquitto_sub`;
   const pub = `XDG_CONFIG_HOME=${creds.mqttConfigDir} mosquitto_pub`;
+  const curl = `curl -s -H @${creds.httpHeaderFile}`;
   console.log(`
-Security is on: MQTT clients need a user (anonymous ones are refused). The quickstart made one,
-"tour", and wrote its user name and password where mosquitto_sub and mosquitto_pub read their
-options (${creds.mqttConfigDir}/mosquitto_sub and .../mosquitto_pub): the commands below use it.
+Security is on: MQTT clients need a user and the HTTP API a bearer token. The quickstart made both,
+"tour": its MQTT user name and password are where mosquitto_sub and mosquitto_pub read their options
+(${creds.mqttConfigDir}/), its token is in ${creds.httpHeaderFile} as a header for curl -H @FILE.
 
 Try this in another terminal, from this directory:
 
   # the devices and one twin (desired, reported, delta, versions, state)
-  curl -s ${api}/devices
-  curl -s ${api}/devices/default/thermostat-1/twin
+  ${curl} ${api}/devices
+  ${curl} ${api}/devices/default/thermostat-1/twin
 
   # live values for edge apps (retained, JSON)
   ${sub} ${mq} -t 'devices/#' -v
 
   # set a desired setpoint; the mapper writes holding register 1 and the answer waits for the report
-  curl -s -X PATCH -H 'content-type: application/merge-patch+json' \\
+  ${curl} -X PATCH -H 'content-type: application/merge-patch+json' \\
     -d '{"setpoint": 25.5}' '${api}/devices/default/thermostat-1/twin/desired?wait=reported&timeout=5000'
 
   # see the register change on the device itself: mbpoll prints 255 (tenths of a degree)
@@ -38,11 +39,11 @@ Try this in another terminal, from this directory:
   ${sub} ${mq} -t '$hw/events/device/default/thermostat-1/twin/update/#' -v
 
   # the other protocols work the same way: the ZigBee plug, the OPC UA pump, the BLE light
-  curl -s -X PATCH -H 'content-type: application/json' -d '{"power": true}' \\
+  ${curl} -X PATCH -H 'content-type: application/json' -d '{"power": true}' \\
     '${api}/devices/default/plug/twin/desired?wait=reported&timeout=5000'
-  curl -s -X PATCH -H 'content-type: application/json' -d '{"pump": true}' \\
+  ${curl} -X PATCH -H 'content-type: application/json' -d '{"pump": true}' \\
     '${api}/devices/default/opcua-tank-1/twin/desired?wait=reported&timeout=5000'
-  curl -s -X PATCH -H 'content-type: application/json' -d '{"power": "ON"}' \\
+  ${curl} -X PATCH -H 'content-type: application/json' -d '{"power": "ON"}' \\
     '${api}/devices/default/ble-light-1/twin/desired?wait=reported&timeout=5000'
 
 Press Ctrl-C to stop.`);
