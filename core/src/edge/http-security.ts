@@ -71,6 +71,8 @@ export async function httpSecurity(opts: HttpSecurityOptions, logger: Logger): P
     ...(extra.includes('*') ? {} : { allowedHosts: [...localNames(opts.host), ...extra] }),
     ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}),
     ...(opts.metricsOpen ? { metricsOpen: true } : {}),
+    // The web console's page and bundle hold no data; its API calls carry the token.
+    isPublic: (path) => path === '/' || path.startsWith('/assets/'),
   };
   const tls = opts.tls;
   return {

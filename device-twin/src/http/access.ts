@@ -22,6 +22,8 @@ export interface HttpAccessOptions {
   corsOrigins?: readonly string[];
   /** Serve /metrics without a token (default false when tokens are required). */
   metricsOpen?: boolean;
+  /** Further paths served without a token (static files of a web console: code, no data). */
+  isPublic?: (path: string) => boolean;
 }
 
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/api/v1/healthz', '/api/v1/readyz']);
@@ -72,7 +74,12 @@ export function installAccessControl(app: FastifyInstance, opts: HttpAccessOptio
       }
     }
     const path = req.url.split('?')[0] ?? req.url;
-    if (!verify || OPEN_PATHS.has(path) || (opts.metricsOpen && METRICS_PATHS.has(path))) {
+    if (
+      !verify ||
+      OPEN_PATHS.has(path) ||
+      (opts.metricsOpen && METRICS_PATHS.has(path)) ||
+      (req.method === 'GET' && opts.isPublic?.(path))
+    ) {
       done();
       return;
     }

@@ -16,7 +16,8 @@ export function printTour(ports: { http: number; mqtt: number; modbus: number },
   console.log(`
 Security is on: MQTT clients need a user and the HTTP API a bearer token. The quickstart made both,
 "tour": its MQTT user name and password are where mosquitto_sub and mosquitto_pub read their options
-(${creds.mqttConfigDir}/), its token is in ${creds.httpHeaderFile} as a header for curl -H @FILE.
+(${creds.mqttConfigDir}/), its token is in ${creds.httpHeaderFile} as a header for curl -H @FILE
+(the console asks for that token once: paste what follows "Bearer ").
 
 Try this in another terminal, from this directory:
 
