@@ -6,7 +6,7 @@
  * chart with points, a broken devices file listed as a problem. Screenshots: .ci-out/screenshots.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +27,12 @@ describe('the web console', () => {
   const ports = { http: 0, mqtt: 0, modbus: 0, opcua: 0, zigbee: 0 };
   const dataDir = mkdtempSync(join(tmpdir(), 'edgetwin-console-'));
   const base = () => `http://127.0.0.1:${ports.http}`;
+  // The quickstart's HTTP API wants a bearer token: the one it wrote for the tour (curl -H @FILE).
+  const bearer = () =>
+    readFileSync(join(dataDir, 'http-token.header'), 'utf8')
+      .trim()
+      .replace(/^Authorization:\s*Bearer\s+/i, '');
+  const auth = () => ({ authorization: `Bearer ${bearer()}` });
   const mbpoll = async (...args: string[]) =>
     (
       await run('mbpoll', ['-m', 'tcp', '-p', String(ports.modbus), '-a', '1', ...args, '-1', '127.0.0.1'], {
@@ -78,9 +84,14 @@ describe('the web console', () => {
   });
 
   it.skipIf(skip)('the device list shows every quickstart device online', async () => {
-    const api = (await (await fetch(`${base()}/api/v1/devices`)).json()) as { items: { id: string }[] };
+    const api = (await (await fetch(`${base()}/api/v1/devices`, { headers: auth() })).json()) as {
+      items: { id: string }[];
+    };
     expect(api.items.length).toBeGreaterThanOrEqual(7);
     await page.goto(`${base()}/`);
+    // The first visit asks for the token; the browser keeps it.
+    await page.locator('form.login input[name="token"]').fill(bearer());
+    await page.locator('form.login button[type="submit"]').click();
     for (const { id } of api.items) {
       await page
         .locator(`tr[data-device="${id}"] .state`, { hasText: /^online$/ })
@@ -123,7 +134,7 @@ describe('the web console', () => {
   it.skipIf(skip)('a value outside the model range shows the API error', async () => {
     const res = await fetch(`${base()}/api/v1/devices/default/thermostat-1/twin/desired`, {
       method: 'PATCH',
-      headers: { 'content-type': 'application/merge-patch+json' },
+      headers: { 'content-type': 'application/merge-patch+json', ...auth() },
       body: JSON.stringify({ setpoint: 99 }),
     });
     const problem = (await res.json()) as { detail: string; code: string };
