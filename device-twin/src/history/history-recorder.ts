@@ -68,6 +68,13 @@ export class HistoryRecorder {
       const detail = { state: ev.snapshot.state };
       this.event({ device: ev.id, property: '', t: this.clock.now(), kind: 'state', detail });
     }
+    // Write outcomes (applied, failed with the device's code): `writes` names the properties whose
+    // desired[p].write changed; a new desired value's `pending` is not an outcome.
+    if (ev.kind === 'desired') return;
+    for (const p of ev.writes ?? []) {
+      const d = ev.snapshot.desired[p];
+      if (d?.write && d.write.status !== 'pending') this.recordWrite(ev.id, p, { ...d.write, version: d.version });
+    }
   };
 
   /** Keeps a write outcome (applied, or failed with the device's code and reason) as an event. */
