@@ -57,6 +57,8 @@ export async function startWritePath<PS extends TSchema, VS extends TSchema>(opt
     httpPort: await freePort(),
     httpHost: '127.0.0.1',
     mappers: false,
+    // The mapper runs in this process, not as a supervised process with its own MQTT identity.
+    mqttAuth: false,
   });
   await core.start();
   const mapper = await runMapper(opts.definition, {
