@@ -15,6 +15,7 @@ import {
   mosquittoPubLines,
   startMosquitto,
   waitFor,
+  type BrokerTarget,
   type RunningPeer,
 } from '@edgetwin/sdk/testing';
 import { startEdgecore, tempDir, type EdgecoreProcess } from './helpers/edgecore-process.js';
@@ -67,7 +68,7 @@ describe.each([
 ])('edgecore flooded on $broker', ({ external }) => {
   let edge: EdgecoreProcess;
   let mosquitto: RunningPeer | undefined;
-  let port: number;
+  let port: BrokerTarget;
 
   beforeAll(async () => {
     if (skip) return;
@@ -75,7 +76,7 @@ describe.each([
     writeFileSync(join(devicesDir, 'flood.yaml'), devicesYaml());
     if (external) mosquitto = await startMosquitto();
     edge = await startEdgecore({ devicesDir, ...(mosquitto ? { mqttUrl: mosquitto.url } : {}) });
-    port = mosquitto?.port ?? edge.mqttPort;
+    port = mosquitto?.port ?? edge.mqtt; // the edge broker admits no anonymous client
   });
 
   afterAll(async () => {
