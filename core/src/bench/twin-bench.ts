@@ -31,6 +31,7 @@ import { processCpuSeconds, processMemory } from '@edgetwin/sdk';
 import { freePort, startMosquitto, waitFor, waitForPort } from '@edgetwin/sdk/testing';
 import { runLoad, type LoadConfig, type LoadResult } from './twin-load.js';
 import { runOverload } from './twin-overload.js';
+import { devicesYaml } from './bench-devices.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EDGETWIN_BIN = join(here, '..', '..', 'bin', 'edgetwin.js');
@@ -51,42 +52,6 @@ const { values: args } = parseArgs({
     overload: { type: 'boolean', default: false },
   },
 });
-
-/** One DeviceModel per namespace `m{k}` and `devices / mappers` Devices in each, as one YAML file. */
-function devicesYaml(devices: number, props: string[], mappers: number): string {
-  const docs: string[] = [];
-  for (let k = 0; k < mappers; k++) {
-    const ns = `m${k}`;
-    const modelProps = props.map(
-      (p, i) => `    - { name: ${p}, type: ${i % 2 ? 'FLOAT' : 'INT'}, accessMode: ReadWrite }`,
-    );
-    docs.push(
-      [
-        'apiVersion: devices.kubeedge.io/v1beta1',
-        'kind: DeviceModel',
-        `metadata: { name: bench, namespace: ${ns} }`,
-        'spec:',
-        '  protocol: bench',
-        '  properties:',
-        ...modelProps,
-      ].join('\n'),
-    );
-    for (let d = 0; d < devices / mappers; d++) {
-      docs.push(
-        [
-          'apiVersion: devices.kubeedge.io/v1beta1',
-          'kind: Device',
-          `metadata: { name: dev-${d}, namespace: ${ns} }`,
-          'spec:',
-          '  deviceModelRef: { name: bench }',
-          '  nodeName: bench-node',
-          `  properties: [${props.map((p) => `{ name: ${p} }`).join(', ')}]`,
-        ].join('\n'),
-      );
-    }
-  }
-  return docs.join('\n---\n') + '\n';
-}
 
 async function metricsText(httpPort: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
