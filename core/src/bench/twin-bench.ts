@@ -7,7 +7,7 @@
  * CPU read from /proc (so the figures are that process's alone: no load generator, no broker).
  *
  *   npm run bench:twin -- [--devices 1000] [--props 10] [--rate 10000 | --window 50] [--seconds 10] [--warmup 3]
- *                         [--mappers 10] [--broker mosquitto|embedded|mqtt://host:port]
+ *                         [--mappers 10] [--broker mosquitto|embedded|mqtt://host:port] [--mqtt-auth on|off]
  *                         [--node-flags "--cpu-prof ..."] [--edge-flags "--history-retention 0"]
  *                         [--overload [--seconds 60]]
  *
@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { processCpuSeconds, processMemory } from '@edgetwin/sdk';
 import { freePort, startMosquitto, waitFor, waitForPort } from '@edgetwin/sdk/testing';
+import { ensureMapperIdentity } from '../security/machine-identities.js';
 import { runLoad, type LoadConfig, type LoadResult } from './twin-load.js';
 import { runOverload } from './twin-overload.js';
 import { devicesYaml } from './bench-devices.js';
@@ -45,6 +46,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     mappers: { type: 'string', default: '10' },
     broker: { type: 'string', default: 'mosquitto' },
+    'mqtt-auth': { type: 'string', default: 'on' },
     warmup: { type: 'string', default: '3' },
     'node-flags': { type: 'string', default: '' },
     'edge-flags': { type: 'string', default: '' },
@@ -134,6 +136,11 @@ async function main(): Promise<void> {
   const embeddedPort = args.broker === 'embedded' ? await freePort() : undefined;
   const brokerUrl = mosquitto?.url ?? (embeddedPort ? `mqtt://127.0.0.1:${embeddedPort}` : args.broker);
   const brokerFlags = embeddedPort ? ['--mqtt-port', String(embeddedPort)] : ['--mqtt-url', brokerUrl];
+  // The embedded broker authenticates and applies its ACLs unless --mqtt-auth off: the simulated
+  // mappers then log in as the mapper identity of the devices' protocol, as real mappers do.
+  const auth = embeddedPort !== undefined && args['mqtt-auth'] !== 'off';
+  const mapperCreds = auth ? await ensureMapperIdentity(join(dir, 'data'), 'bench') : undefined;
+  if (embeddedPort !== undefined && !auth) brokerFlags.push('--no-mqtt-auth');
   // edgecore as a user runs it: its own process, the `edgetwin` command, default node flags.
   const edgecoreArgs = [
     ...args['node-flags'].split(' ').filter(Boolean),
@@ -172,12 +179,13 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000)); // let the start-up publishes (retained specs and values) settle
     const idle = processMemory(pid);
     console.log(
-      `twin bench: edgecore pid ${pid} (${process.version}), ${devices} devices x ${props.length} properties, broker ${args.broker} (${brokerUrl})`,
+      `twin bench: edgecore pid ${pid} (${process.version}), ${devices} devices x ${props.length} properties, broker ${args.broker} (${brokerUrl})${embeddedPort === undefined ? '' : `, MQTT authentication and ACLs ${auth ? 'on' : 'off'}`}`,
     );
     console.log(`  edgecore idle           RSS ${mb(idle?.rss)}, peak so far ${mb(idle?.peak)}`);
 
     const cfg: LoadConfig = {
       url: brokerUrl,
+      ...(mapperCreds ? { username: mapperCreds.username, password: mapperCreds.password } : {}),
       mappers,
       devicesPerMapper: devices / mappers,
       props,

@@ -12,6 +12,9 @@ import { LEAN_MQTT_OPTIONS } from '@edgetwin/sdk';
 
 export interface LoadConfig {
   url: string;
+  /** Credentials of the simulated mappers (the embedded broker with authentication on). */
+  username?: string;
+  password?: string;
   mappers: number;
   devicesPerMapper: number;
   props: string[];
@@ -96,6 +99,7 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
   for (let k = 0; k < cfg.mappers; k++) {
     const c = await connectAsync(cfg.url, {
       clientId: `bench-mapper-${k}-${process.pid}`,
+      ...(cfg.username === undefined ? {} : { username: cfg.username, password: cfg.password }),
       reconnectPeriod: 0,
       ...LEAN_MQTT_OPTIONS, // as the SDK's mappers connect
     });

@@ -29,6 +29,8 @@ Options:
   --mqtt-allow-anonymous  Let MQTT clients in without credentials, with full access. Off by
                        default: edgecore and each mapper get their own identity, people and apps
                        one from "edgetwin users add".
+  --no-mqtt-auth       No identities and no ACLs on the embedded broker at all (the broker as
+                       it was before; for measurements on a trusted machine only).
   --mqtt-tls-port N    Also listen for MQTT over TLS on this port (needs the two below).
   --mqtt-tls-cert FILE / --mqtt-tls-key FILE  PEM certificate and key of that listener.
   --mqtt-tls-ca FILE   PEM CA of client certificates: a client presenting one logs in as the
@@ -84,6 +86,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
       'mqtt-port': { type: 'string', default: '1883' },
       'mqtt-url': { type: 'string' },
       'mqtt-allow-anonymous': { type: 'boolean', default: false },
+      'no-mqtt-auth': { type: 'boolean', default: false },
       'mqtt-tls-port': { type: 'string' },
       'mqtt-tls-cert': { type: 'string' },
       'mqtt-tls-key': { type: 'string' },
@@ -139,6 +142,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     mqttPort: parsePort('--mqtt-port', values['mqtt-port']),
     mqttUrl: values['mqtt-url'],
     mqttAllowAnonymous: values['mqtt-allow-anonymous'],
+    mqttAuth: !values['no-mqtt-auth'],
     mqttTls:
       tlsPort === undefined
         ? undefined
