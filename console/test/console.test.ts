@@ -154,15 +154,17 @@ describe('the web console', () => {
     await chart.waitFor();
     // History is written when a 10 s bucket closes; the chart reloads every 10 s.
     await waitFor(async () => Number(await chart.getAttribute('data-points')) >= 2, 60_000, 'history points');
-    // Pixels of the avg line's blue (#2563eb) drawn on uPlot's canvas.
-    const blue = await page.evaluate(`(() => {
+    // Pixels of the avg line's blue (#2563eb) drawn on uPlot's canvas. Two points 10 s apart on a
+    // 15 min axis make a short line, so wait for the chart's 10 s reloads to add a few more.
+    const bluePixels = () =>
+      page.evaluate<number>(`(() => {
       const c = document.querySelector('[data-testid="chart-humidity"] canvas');
       const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       let n = 0;
       for (let i = 0; i < px.length; i += 4) if (px[i + 2] > 180 && px[i] < 90 && px[i + 3] > 200) n++;
       return n;
     })()`);
-    expect(blue).toBeGreaterThan(20);
+    await waitFor(async () => (await bluePixels()) > 20, 60_000, 'the avg line drawn on the canvas');
     await chart.screenshot({
       path: join(resolve(import.meta.dirname, '../../.ci-out/screenshots'), 'console-chart.png'),
     });
