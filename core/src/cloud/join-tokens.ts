@@ -94,6 +94,8 @@ export class JoinTokens {
   create(o: CreateJoinTokenOptions, now = Date.now()): { token: string; id: string; expiresAt: number } {
     for (;;) {
       const body = randomBytes(30).toString('base64url'); // 40 characters
+      // An id starting with "-" would read as an option: `edgetwin cloud token revoke -x...` fails.
+      if (body.startsWith('-')) continue;
       const id = body.slice(0, ID_LENGTH);
       const token = `${JOIN_TOKEN_PREFIX}${body}`;
       const r = this.db
