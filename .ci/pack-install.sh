@@ -64,12 +64,14 @@ mkdir -p devices data
 sed -e "s/port: 5020/port: $modbus/" -e 's/nodeName: quickstart-node/nodeName: box-1/' \
   "$repo/examples/quickstart/devices/thermostat.yaml" >devices/thermostat.yaml
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# Each command runs in its own process group (setsid), so the whole tree npx starts (edgecore and
+# its mappers, the simulator) is stopped, not only npx.
+cleanup() { for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-npx --no-install edgetwin-modbus-sim --config node_modules/@edgetwin/mapper-modbus/examples/thermostat.sim.yaml \
+setsid npx --no-install edgetwin-modbus-sim --config node_modules/@edgetwin/mapper-modbus/examples/thermostat.sim.yaml \
   --port "$modbus" >sim.log 2>&1 &
 pids+=($!)
-npx --no-install edgetwin edge --devices devices --data-dir data --node-name box-1 --http-port "$http" \
+setsid npx --no-install edgetwin edge --devices devices --data-dir data --node-name box-1 --http-port "$http" \
   --mqtt-port "$mqtt" --log-level warn >edge.log 2>&1 &
 pids+=($!)
 twin="http://127.0.0.1:$http/api/v1/devices/default/thermostat-1/twin"
