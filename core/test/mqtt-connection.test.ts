@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqttConnection, MqttError, connectMqtt } from '@edgetwin/sdk';
+import { MqttConnection, MqttError, connectMqtt } from '@edgetwin/sdk/mqtt';
 import {
   freePort,
   missingPeer,

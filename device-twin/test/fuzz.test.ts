@@ -7,7 +7,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { connectMqtt, type MqttConnection } from '@edgetwin/sdk';
+import { connectMqtt, type MqttConnection } from '@edgetwin/sdk/mqtt';
 import { missingPeer, startMosquitto, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
 import { createHttpApi, MetricsRegistry, TwinMqttHandler } from '@edgetwin/device-twin';
 import { device, logger, model, openTwin, removeDir, resolveAll, type TwinFixture } from './fixtures.js';

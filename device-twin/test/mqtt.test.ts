@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { connectMqtt, type MqttConnection } from '@edgetwin/sdk';
+import { connectMqtt, type MqttConnection } from '@edgetwin/sdk/mqtt';
 import {
   MosquittoSub,
   missingPeer,

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadDeviceDirectory } from '@edgetwin/core';
-import { MAX_CYCLE_MS, toMapperDevice } from '@edgetwin/sdk';
+import { MAX_CYCLE_MS, toMapperDevice } from '@edgetwin/sdk/mapper';
 import { freePort, missingPeer, startKubeApiServer, stopProcess, waitFor } from '@edgetwin/sdk/testing';
 import { modbusMapper } from '@edgetwin/mapper-modbus';
 import { PYTHON, startPymodbusTcp, type PySlave } from '../../mappers/modbus/test/helpers/peers.js';

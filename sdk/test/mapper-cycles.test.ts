@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runMapper, type MapperHandle } from '@edgetwin/sdk';
+import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
 import {
   FakeClock,
   TwinSide,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isEdgeTwinError, parseMapperArgs, systemClock } from '@edgetwin/sdk';
+import { isEdgeTwinError } from '@edgetwin/sdk';
+import { parseMapperArgs } from '@edgetwin/sdk/mapper';
+import { systemClock } from '@edgetwin/sdk/util';
 import { FakeClock, mapperConformance } from '@edgetwin/sdk/testing';
 import { MemoryDevice, memoryMapper, memorySpec } from './helpers/memory-mapper.js';
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMapper, specTopics, systemClock, type MapperHandle } from '@edgetwin/sdk';
+import { specTopics } from '@edgetwin/sdk';
+import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
+import { systemClock } from '@edgetwin/sdk/util';
 import {
   MosquittoSub,
   captureLogs,

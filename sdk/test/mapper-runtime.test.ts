@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runMapper, systemClock, type MapperHandle } from '@edgetwin/sdk';
+import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
+import { systemClock } from '@edgetwin/sdk/util';
 import { TwinSide, captureLogs, missingPeer, startMosquitto, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
 import { MemoryDevice, memoryMapper, memorySpec } from './helpers/memory-mapper.js';
 

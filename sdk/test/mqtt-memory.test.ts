@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPeer, startMosquitto, type RunningPeer } from '@edgetwin/sdk/testing';
 
-const sdkEntry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const sdkEntry = fileURLToPath(new URL('../dist/mqtt/index.js', import.meta.url));
 const skip = missingPeer('mosquitto');
 
 /**

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { KubeClient, loadKubeConfig } from '@edgetwin/device-twin/k8s';
 import { envelope, parseEnvelope, type Envelope, type SyncContent } from '@edgetwin/device-twin/cloud-sync';
-import { processMemory } from '@edgetwin/sdk';
+import { processMemory } from '@edgetwin/sdk/util';
 import { freePort, startKubeApiServer, waitFor, type KubeTestCluster } from '@edgetwin/sdk/testing';
 import { cloudCommand } from '../cloud/cli.js';
 import { CloudStateStore } from '../cloud/state-store.js';

@@ -13,7 +13,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { processMemory } from '@edgetwin/sdk';
+import { processMemory } from '@edgetwin/sdk/util';
 import { freePort, waitFor } from '@edgetwin/sdk/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -27,7 +27,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { processCpuSeconds, processMemory } from '@edgetwin/sdk';
+import { processCpuSeconds, processMemory } from '@edgetwin/sdk/util';
 import { freePort, startMosquitto, waitFor, waitForPort } from '@edgetwin/sdk/testing';
 import { ensureMapperIdentity } from '../security/machine-identities.js';
 import { runLoad, type LoadConfig, type LoadResult } from './twin-load.js';

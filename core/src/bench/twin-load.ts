@@ -8,7 +8,7 @@
  * compiled and its heap sized by then), as a daemon that has been running for a while would be.
  */
 import { connectAsync, type MqttClient } from 'mqtt';
-import { LEAN_MQTT_OPTIONS } from '@edgetwin/sdk';
+import { LEAN_MQTT_OPTIONS } from '@edgetwin/sdk/mqtt';
 
 export interface LoadConfig {
   url: string;

@@ -6,7 +6,7 @@
  * was answered, the peaks, and whether every acknowledged report is in the twin (per key the
  * values only grow, so the twin must hold at least the last one answered).
  */
-import { processMemory } from '@edgetwin/sdk';
+import { processMemory } from '@edgetwin/sdk/util';
 import type { LoadConfig, LoadResult } from './twin-load.js';
 
 export interface OverloadContext {

@@ -8,7 +8,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
-import { EdgeTwinError, disableMqttPacketIdCache } from '@edgetwin/sdk';
+import { EdgeTwinError } from '@edgetwin/sdk';
+import { disableMqttPacketIdCache } from '@edgetwin/sdk/mqtt';
 import type { BrokerAccess } from '../security/broker-access.js';
 
 export interface BrokerTlsOptions {

@@ -6,7 +6,8 @@
  */
 import type { Envelope } from '@edgetwin/device-twin/cloud-sync';
 import { KubeApiError, type KubeClient } from '@edgetwin/device-twin/k8s';
-import { EdgeTwinError, errorMessage, withDeadline } from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
+import { withDeadline } from '@edgetwin/sdk/util';
 import type { Logger } from 'pino';
 import type { HubSession } from '../hub/cloud-hub.js';
 import type { NodeInfoContent } from '../hub/pod-link.js';

@@ -1,9 +1,7 @@
-/** The DMI v1beta1 services, loaded once from core/proto/dmi-v1beta1.proto. */
-import { fileURLToPath } from 'node:url';
+/** The DMI v1beta1 services, loaded once from the sdk's proto file (@edgetwin/sdk/dmi). */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-
-export const DMI_PROTO = fileURLToPath(new URL('../../proto/dmi-v1beta1.proto', import.meta.url));
+import { DMI_PROTO } from '@edgetwin/sdk/dmi';
 
 export interface DmiServices {
   manager: grpc.ServiceDefinition;

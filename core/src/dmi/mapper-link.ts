@@ -7,7 +7,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { Backoff, errorMessage } from '@edgetwin/sdk';
+import { errorMessage } from '@edgetwin/sdk';
+import { Backoff } from '@edgetwin/sdk/util';
 import { deviceHash, type PbDevice, type PbDeviceModel } from './convert.js';
 import { dmiServices, unary } from './dmi-proto.js';
 

@@ -20,7 +20,8 @@ import {
   openTwinStore,
   type TwinStore,
 } from '@edgetwin/device-twin';
-import { EdgeTwinError, MqttConnection, MqttError, errorMessage } from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
+import { MqttConnection, MqttError } from '@edgetwin/sdk/mqtt';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import type { BrokerAccess } from '../security/broker-access.js';
 import type { TokenVerifier } from '../security/http-tokens.js';

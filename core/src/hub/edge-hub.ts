@@ -8,7 +8,8 @@
  * intervals; sends a heartbeat every interval.
  */
 import WebSocket from 'ws';
-import { Backoff, EdgeTwinError, errorMessage, sleep } from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
+import { Backoff, sleep } from '@edgetwin/sdk/util';
 import { envelope, parseEnvelope, type Envelope, type HeartbeatContent } from '@edgetwin/device-twin/cloud-sync';
 import type { Logger } from 'pino';
 import { NODE_HEADER } from './hub-auth.js';

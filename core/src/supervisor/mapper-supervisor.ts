@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Backoff } from '@edgetwin/sdk';
+import { Backoff } from '@edgetwin/sdk/util';
 import { findMapperCommand, type MapperCommand } from './mapper-commands.js';
 
 export interface MapperSupervisorOptions {

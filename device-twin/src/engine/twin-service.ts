@@ -6,14 +6,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import {
-  EdgeTwinError,
-  errorMessage,
-  systemClock,
-  type Clock,
-  type DeviceModel,
-  type ResolvedDevice,
-} from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage, type DeviceModel, type ResolvedDevice } from '@edgetwin/sdk';
+import { systemClock, type Clock } from '@edgetwin/sdk/util';
 import { MetricsRegistry } from '../metrics.js';
 import { TwinMetrics } from './twin-metrics.js';
 import type { TwinStore } from '../store/twin-store.js';

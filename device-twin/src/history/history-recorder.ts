@@ -7,7 +7,8 @@
  * events); beyond it, values are dropped and counted.
  */
 import type { Logger } from 'pino';
-import { errorMessage, systemClock, type Clock, type ClockTimer } from '@edgetwin/sdk';
+import { errorMessage } from '@edgetwin/sdk';
+import { systemClock, type Clock, type ClockTimer } from '@edgetwin/sdk/util';
 import type { TwinService } from '../engine/twin-service.js';
 import type { TwinChangeEvent } from '../types.js';
 import type { Bucket, HistoryEvent, HistoryStore } from './history-store.js';

@@ -6,15 +6,8 @@
  * failed attempt is retried with backoff until it succeeds, `onError` says to drop it, or the
  * patcher stops. Callers resolve once their payload (or a newer one folded over it) is stored.
  */
-import {
-  Backoff,
-  EdgeTwinError,
-  sleep,
-  systemClock,
-  type BackoffOptions,
-  type Clock,
-  type ClockTimer,
-} from '@edgetwin/sdk';
+import { EdgeTwinError } from '@edgetwin/sdk';
+import { Backoff, sleep, systemClock, type BackoffOptions, type Clock, type ClockTimer } from '@edgetwin/sdk/util';
 
 /** What a failed attempt means: `retry` after backoff, or `drop` (callers resolve: nothing to write). */
 export type PatchErrorAction = 'retry' | 'drop';

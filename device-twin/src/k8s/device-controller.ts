@@ -2,16 +2,8 @@
  * The Kubernetes side of cloud-joined mode: informers over Devices and DeviceModels, the status
  * writer for what edges report, and the spec writer for desired values set at an edge.
  */
-import {
-  API_GROUP,
-  Backoff,
-  EdgeTwinError,
-  errorMessage,
-  sleep,
-  withDeadline,
-  type Device,
-  type DeviceModel,
-} from '@edgetwin/sdk';
+import { API_GROUP, EdgeTwinError, errorMessage, type Device, type DeviceModel } from '@edgetwin/sdk';
+import { Backoff, sleep, withDeadline } from '@edgetwin/sdk/util';
 import type { Logger } from 'pino';
 import { Informer } from './informer.js';
 import { KubeApiError, KubeClient, loadKubeConfig, type KubeObject } from './kube-client.js';

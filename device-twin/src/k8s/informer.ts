@@ -5,7 +5,8 @@
  * hammer the API server with relists. A relist is diffed against the cache, so handlers see
  * only real changes.
  */
-import { Backoff, errorMessage, sleep } from '@edgetwin/sdk';
+import { errorMessage } from '@edgetwin/sdk';
+import { Backoff, sleep } from '@edgetwin/sdk/util';
 import type { Logger } from 'pino';
 import { KubeApiError, type KubeClient, type KubeList, type KubeObject, type WatchEvent } from './kube-client.js';
 

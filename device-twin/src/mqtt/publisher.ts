@@ -1,5 +1,5 @@
 /** Publishing on the edge broker, counting what went out and what failed. */
-import type { MqttConnection } from '@edgetwin/sdk';
+import type { MqttConnection } from '@edgetwin/sdk/mqtt';
 import type { Logger } from 'pino';
 import type { MetricsRegistry, Counter } from '../metrics.js';
 

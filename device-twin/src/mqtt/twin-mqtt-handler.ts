@@ -16,13 +16,12 @@ import {
   newEventId,
   parseHwRequestTopic,
   specTopics,
-  systemClock,
   deviceId,
-  type Clock,
-  type MapperSpecMessage,
-  type MqttConnection,
   type ResolvedDevice,
 } from '@edgetwin/sdk';
+import { type MapperSpecMessage } from '@edgetwin/sdk/mapper';
+import { type MqttConnection } from '@edgetwin/sdk/mqtt';
+import { systemClock, type Clock } from '@edgetwin/sdk/util';
 import type { TwinService } from '../engine/twin-service.js';
 import type { Counter, Histogram, MetricsRegistry } from '../metrics.js';
 import type { MembershipChange, TwinChangeEvent } from '../types.js';

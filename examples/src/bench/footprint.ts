@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { processCpuSeconds } from '@edgetwin/sdk';
+import { processCpuSeconds } from '@edgetwin/sdk/util';
 import { freePort, waitFor } from '@edgetwin/sdk/testing';
 import { ROOT, startSimulators, writeDevices } from './footprint-setup.js';
 import { childPids, commandLine, footprint, mb, type ProcessFootprint } from './proc-memory.js';

@@ -7,7 +7,8 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { Type } from '@sinclair/typebox';
-import { EdgeTwinError, defineMapper, formatValue, type Reading } from '@edgetwin/sdk';
+import { EdgeTwinError, formatValue } from '@edgetwin/sdk';
+import { defineMapper, type Reading } from '@edgetwin/sdk/mapper';
 
 /** spec.protocol.configData (merged with the model's protocolConfigData). */
 export const CounterProtocolConfig = Type.Object({

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { EdgeCore } from '@edgetwin/core';
-import { runMapper, type MapperDefinition, type MapperHandle, type WriteState } from '@edgetwin/sdk';
+import { type WriteState } from '@edgetwin/sdk';
+import { runMapper, type MapperDefinition, type MapperHandle } from '@edgetwin/sdk/mapper';
 import { freePort, waitFor } from '@edgetwin/sdk/testing';
 import type { TSchema } from '@sinclair/typebox';
 

@@ -1,7 +1,7 @@
 /**
  * The BLE mapper definition: devices whose `protocolName` is `bluetooth` (KubeEdge's name).
  */
-import { defineMapper } from '@edgetwin/sdk';
+import { defineMapper } from '@edgetwin/sdk/mapper';
 import { BLE_PROTOCOL, BleProtocolConfigSchema, BleVisitorConfigSchema } from './config.js';
 import { createBleDriver, type BleDriverOptions } from './driver/driver.js';
 

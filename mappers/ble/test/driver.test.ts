@@ -3,7 +3,8 @@
  * peripherals through noble's bindings contract (no Bluetooth radio exists on a CI machine).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { isEdgeTwinError, type DeviceSession, type MapperDriver, type Reading } from '@edgetwin/sdk';
+import { isEdgeTwinError } from '@edgetwin/sdk';
+import { type DeviceSession, type MapperDriver, type Reading } from '@edgetwin/sdk/mapper';
 import { waitFor } from '@edgetwin/sdk/testing';
 import {
   DEMO,

@@ -2,16 +2,15 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
+import { type Device, type DeviceModel } from '@edgetwin/sdk';
 import {
-  systemClock,
   toMapperDevice,
-  type Device,
-  type DeviceModel,
   type MapperContext,
   type MapperDevice,
   type Reading,
   type SessionHooks,
-} from '@edgetwin/sdk';
+} from '@edgetwin/sdk/mapper';
+import { systemClock } from '@edgetwin/sdk/util';
 import { bleMapper, type BleProtocolConfig, type BleVisitorConfig } from '@edgetwin/mapper-ble';
 
 export const EXAMPLES = fileURLToPath(new URL('../examples/ble-demo.yaml', import.meta.url));

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { runMapper, type MapperHandle } from '@edgetwin/sdk';
+import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
 import { TwinSide, missingPeer, startMosquitto, stopProcess, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
 import {
   DEMO,

@@ -3,7 +3,7 @@
  * selects) talk to `startBleSimulator` on ws://localhost:2846, as in the quickstart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MapperDriver } from '@edgetwin/sdk';
+import type { MapperDriver } from '@edgetwin/sdk/mapper';
 import { waitFor } from '@edgetwin/sdk/testing';
 import {
   DEMO,

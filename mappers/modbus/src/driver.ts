@@ -2,14 +2,9 @@
  * The Modbus driver: turns a device's protocol configData into a pooled connection and a session.
  */
 import type { Logger } from 'pino';
-import {
-  EdgeTwinError,
-  type Clock,
-  type DeviceSession,
-  type MapperDevice,
-  type MapperDriver,
-  type SessionHooks,
-} from '@edgetwin/sdk';
+import { EdgeTwinError } from '@edgetwin/sdk';
+import { type DeviceSession, type MapperDevice, type MapperDriver, type SessionHooks } from '@edgetwin/sdk/mapper';
+import { type Clock } from '@edgetwin/sdk/util';
 import { serialDeviceOf, type ModbusProtocolConfig, type ModbusVisitorConfig } from './config.js';
 import { ModbusSession } from './session.js';
 import type { Endpoint } from './transport/connection.js';

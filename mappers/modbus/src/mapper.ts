@@ -1,4 +1,4 @@
-import { defineMapper } from '@edgetwin/sdk';
+import { defineMapper } from '@edgetwin/sdk/mapper';
 import { ModbusProtocolConfigSchema, ModbusVisitorConfigSchema } from './config.js';
 import { createModbusDriver } from './driver.js';
 

@@ -3,7 +3,8 @@
  * writes encode the desired value, write it (function 5, 6, 15 or 16) and read it back.
  */
 import type { Logger } from 'pino';
-import { EdgeTwinError, type DeviceSession, type MapperProperty, type Reading, type TwinValue } from '@edgetwin/sdk';
+import { EdgeTwinError, type TwinValue } from '@edgetwin/sdk';
+import { type DeviceSession, type MapperProperty, type Reading } from '@edgetwin/sdk/mapper';
 import { decodeBits, decodeRegisters, encodeRegisters, toBit, valueSpec, type ValueSpec } from './codec.js';
 import {
   isBitTable,

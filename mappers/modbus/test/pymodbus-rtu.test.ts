@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, missingPeer } from '@edgetwin/sdk/testing';
-import type { DeviceSession, EdgeTwinError } from '@edgetwin/sdk';
+import type { EdgeTwinError } from '@edgetwin/sdk';
+import type { DeviceSession } from '@edgetwin/sdk/mapper';
 import {
   createModbusDriver,
   type ModbusDriver,

@@ -3,7 +3,8 @@
  * byte and word orders, scale and offset, bits, writes (checked with mbpoll), errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isEdgeTwinError, type DeviceSession, type EdgeTwinError } from '@edgetwin/sdk';
+import { isEdgeTwinError, type EdgeTwinError } from '@edgetwin/sdk';
+import { type DeviceSession } from '@edgetwin/sdk/mapper';
 import { captureLogs, missingPeer } from '@edgetwin/sdk/testing';
 import {
   createModbusDriver,

@@ -1,5 +1,5 @@
 /** The OPC UA mapper definition: devices whose protocolName is `opcua`. */
-import { defineMapper } from '@edgetwin/sdk';
+import { defineMapper } from '@edgetwin/sdk/mapper';
 import { OpcuaProtocolConfigSchema, OpcuaVisitorConfigSchema } from './config.js';
 import { createOpcuaDriver } from './driver/driver.js';
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@edgetwin/sdk/testing';
-import type { DeviceSession } from '@edgetwin/sdk';
+import type { DeviceSession } from '@edgetwin/sdk/mapper';
 import {
   createOpcuaDriver,
   plantNodes,

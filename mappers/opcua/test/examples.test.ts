@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { DeviceModelSchema, DeviceSchema, parseWithSchema, toMapperDevice } from '@edgetwin/sdk';
+import { DeviceModelSchema, DeviceSchema, parseWithSchema } from '@edgetwin/sdk';
+import { toMapperDevice } from '@edgetwin/sdk/mapper';
 import {
   createOpcuaDriver,
   defaultPkiDir,

@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll } from 'vitest';
+import { type PropertyType } from '@edgetwin/sdk';
 import {
-  systemClock,
   type MapperContext,
   type MapperDevice,
   type MapperProperty,
-  type PropertyType,
   type Reading,
   type SessionHooks,
-} from '@edgetwin/sdk';
+} from '@edgetwin/sdk/mapper';
+import { systemClock } from '@edgetwin/sdk/util';
 import { waitFor } from '@edgetwin/sdk/testing';
 import {
   trustServerCertificate,

@@ -3,7 +3,8 @@
  * sampling interval of each monitored item, and the endpoint (security mode and policy) it asks for.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isEdgeTwinError, type DeviceSession, type EdgeTwinError } from '@edgetwin/sdk';
+import { isEdgeTwinError, type EdgeTwinError } from '@edgetwin/sdk';
+import { type DeviceSession } from '@edgetwin/sdk/mapper';
 import {
   createOpcuaDriver,
   defaultPkiDir,

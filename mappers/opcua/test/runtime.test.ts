@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { runMapper, type MapperHandle, type Device, type DeviceModel } from '@edgetwin/sdk';
+import { type Device, type DeviceModel } from '@edgetwin/sdk';
+import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
 import { missingPeer, startMosquitto, TwinSide, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
 import {
   defaultPkiDir,

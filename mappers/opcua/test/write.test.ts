@@ -3,7 +3,8 @@
  * out-of-range values are refused before they reach the wire, and server refusals name the node.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceSession, PropertyType, TwinValue } from '@edgetwin/sdk';
+import type { PropertyType, TwinValue } from '@edgetwin/sdk';
+import type { DeviceSession } from '@edgetwin/sdk/mapper';
 import {
   createOpcuaDriver,
   plantNodes,

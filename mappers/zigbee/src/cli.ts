@@ -5,7 +5,8 @@
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { errorMessage, mapperCli } from '@edgetwin/sdk';
+import { errorMessage } from '@edgetwin/sdk';
+import { mapperCli } from '@edgetwin/sdk/mapper';
 import { zigbeeMapper, zigbeeOptionsFromEnv } from './mapper.js';
 import { permitJoinOverMqtt } from './permit-join-client.js';
 

@@ -2,7 +2,8 @@
  * Values between ZCL attributes and twin properties: scaling, types, and how a desired value
  * reaches the device (a cluster command for on/off and level, an attribute write otherwise).
  */
-import { EdgeTwinError, type MapperProperty, type Reading, type TwinValue } from '@edgetwin/sdk';
+import { EdgeTwinError, type TwinValue } from '@edgetwin/sdk';
+import { type MapperProperty, type Reading } from '@edgetwin/sdk/mapper';
 import { Zcl } from 'zigbee-herdsman';
 import type { ZigbeeVisitorConfig } from './schema.js';
 

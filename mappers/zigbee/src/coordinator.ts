@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { Backoff, EdgeTwinError, errorMessage, type Clock, type ClockTimer } from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
+import { Backoff, type Clock, type ClockTimer } from '@edgetwin/sdk/util';
 import type { Logger } from 'pino';
 import { Controller } from 'zigbee-herdsman';
 import { bridgeHerdsmanLogs } from './herdsman-log.js';

@@ -2,7 +2,8 @@
  * Which IEEE addresses Devices declare: learned from the node's retained spec messages (an empty
  * message removes a Device) and from connect() calls. Everything else that joins is "undeclared".
  */
-import { specTopics, type MapperSpecMessage } from '@edgetwin/sdk';
+import { specTopics } from '@edgetwin/sdk';
+import { type MapperSpecMessage } from '@edgetwin/sdk/mapper';
 
 export class DeclaredDevices {
   /** ieee -> device id */

@@ -2,17 +2,14 @@
  * The ZigBee driver: coordinators by path (one herdsman controller each), sessions per declared
  * device, permit-join requests over MQTT and the list of joined-but-undeclared devices.
  */
+import { EdgeTwinError, errorMessage, isEdgeTwinError, specTopics } from '@edgetwin/sdk';
 import {
-  EdgeTwinError,
-  errorMessage,
-  isEdgeTwinError,
   type DeviceSession,
   type MapperContext,
   type MapperDevice,
   type MapperDriver,
   type SessionHooks,
-  specTopics,
-} from '@edgetwin/sdk';
+} from '@edgetwin/sdk/mapper';
 import type { Logger } from 'pino';
 import { checkVisitor } from './codec.js';
 import { DeclaredDevices } from './declared.js';

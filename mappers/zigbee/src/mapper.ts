@@ -1,5 +1,6 @@
 /** The ZigBee mapper definition: `zigbeeMapper(options)` for runMapper/mapperCli. */
-import { defineMapper, EdgeTwinError } from '@edgetwin/sdk';
+import { EdgeTwinError } from '@edgetwin/sdk';
+import { defineMapper } from '@edgetwin/sdk/mapper';
 import { ZigbeeDriver, type ZigbeeMapperOptions } from './driver.js';
 import { ZigbeeProtocolConfigSchema, ZigbeeVisitorConfigSchema } from './schema.js';
 

@@ -2,15 +2,8 @@
  * A live ZigBee device: pushes attribute reports as readings, reads attributes, and applies desired
  * values as ZCL commands or attribute writes, reading the attribute back to check the result.
  */
-import {
-  EdgeTwinError,
-  errorMessage,
-  type DeviceSession,
-  type MapperProperty,
-  type Reading,
-  type SessionHooks,
-  type TwinValue,
-} from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage, type TwinValue } from '@edgetwin/sdk';
+import { type DeviceSession, type MapperProperty, type Reading, type SessionHooks } from '@edgetwin/sdk/mapper';
 import { Zcl } from 'zigbee-herdsman';
 import { planWrite, toTwin, type ZclValue } from './codec.js';
 import type { Coordinator, HerdsmanDevice, ZclMessage } from './coordinator.js';

@@ -4,14 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import {
-  DeviceModelSchema,
-  DeviceSchema,
-  isEdgeTwinError,
-  parseWithSchema,
-  type MapperProperty,
-  type ModelProperty,
-} from '@edgetwin/sdk';
+import { DeviceModelSchema, DeviceSchema, isEdgeTwinError, parseWithSchema, type ModelProperty } from '@edgetwin/sdk';
+import { type MapperProperty } from '@edgetwin/sdk/mapper';
 import {
   checkVisitor,
   loadOrCreateSecrets,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMapper, type MapperHandle } from '@edgetwin/sdk';
+import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
 import {
   captureLogs,
   missingPeer,

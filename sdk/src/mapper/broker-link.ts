@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage } from '../errors.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { withDeadline } from '../util/deadline.js';
-import { LEAN_MQTT_OPTIONS, disableMqttPacketIdCache } from '../util/mqtt-memory.js';
+import { LEAN_MQTT_OPTIONS, disableMqttPacketIdCache } from '../mqtt/mqtt-packet-memory.js';
 import type { MapperMqtt } from './types.js';
 import { topicMatches } from './topic-filter.js';
 

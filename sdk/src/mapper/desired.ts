@@ -7,9 +7,9 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage, isEdgeTwinError } from '../errors.js';
-import type { HwMsgTwin } from '../twin/hw-messages.js';
-import { validateDesired, valuesEqual, type TwinValue } from '../twin/values.js';
-import { clip, WRITE_REASON_MAX } from '../twin/write-status.js';
+import type { HwMsgTwin } from '../hw/messages.js';
+import { validateDesired, valuesEqual, type TwinValue } from '../schema/values.js';
+import { clip, WRITE_REASON_MAX } from '../schema/write-status.js';
 import type { Clock } from '../util/clock.js';
 import { callWithTimeout } from './call.js';
 import type { HwClient } from './hw-client.js';

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import type { HwMsgTwin } from '../twin/hw-messages.js';
+import type { HwMsgTwin } from '../hw/messages.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { sleep, type Clock } from '../util/clock.js';
 import { RepeatedLog } from '../util/repeated-log.js';

@@ -7,8 +7,8 @@
  */
 import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage } from '../errors.js';
-import { hwTopics, parseDeviceId, type DeviceRef } from '../twin/topics.js';
-import { newEventId, type HwMsgTwin } from '../twin/hw-messages.js';
+import { hwTopics, parseDeviceId, type DeviceRef } from '../hw/topics.js';
+import { newEventId, type HwMsgTwin } from '../hw/messages.js';
 import type { BrokerLink } from './broker-link.js';
 
 export type DeviceState = 'online' | 'offline' | 'unhealthy';

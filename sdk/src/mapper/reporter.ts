@@ -7,8 +7,8 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import { TWIN_VALUE_PATTERN, type HwMsgTwin, type HwObservedDesired } from '../twin/hw-messages.js';
-import { formatValue, valuesEqual, wireTypeOf, type TwinValue } from '../twin/values.js';
+import { TWIN_VALUE_PATTERN, type HwMsgTwin, type HwObservedDesired } from '../hw/messages.js';
+import { formatValue, valuesEqual, wireTypeOf, type TwinValue } from '../schema/values.js';
 import type { Clock, ClockTimer } from '../util/clock.js';
 import type { HwClient } from './hw-client.js';
 import type { MapperDevice, Reading } from './types.js';

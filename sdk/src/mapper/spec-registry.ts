@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage } from '../errors.js';
 import { DeviceModelSchema, DeviceSchema } from '../schema/resources.js';
 import { parseWithSchema } from '../schema/validate.js';
-import { deviceId, specTopics } from '../twin/topics.js';
+import { deviceId, specTopics } from '../hw/topics.js';
 import type { MapperSpecMessage } from './types.js';
 
 export const MapperSpecMessageSchema = Type.Object({ device: DeviceSchema, model: DeviceModelSchema });

@@ -7,7 +7,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Device, DeviceModel, ModelProperty } from '../schema/resources.js';
-import type { TwinValue } from '../twin/values.js';
+import type { TwinValue } from '../schema/values.js';
 import type { Clock } from '../util/clock.js';
 
 /** One value read from (or pushed by) a device. */

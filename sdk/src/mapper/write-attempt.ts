@@ -6,8 +6,8 @@
  * once. The result is an outcome, never a loop.
  */
 import { errorMessage, isEdgeTwinError } from '../errors.js';
-import { formatValue, valuesEqual, type TwinValue } from '../twin/values.js';
-import { clip, WRITE_CODE_MAX, WRITE_REASON_MAX } from '../twin/write-status.js';
+import { formatValue, valuesEqual, type TwinValue } from '../schema/values.js';
+import { clip, WRITE_CODE_MAX, WRITE_REASON_MAX } from '../schema/write-status.js';
 import { Backoff } from '../util/backoff.js';
 import { sleep, type Clock } from '../util/clock.js';
 import { callWithTimeout } from './call.js';

@@ -3,7 +3,7 @@
  * Kubernetes) runs, and the merge of model-level defaults into the device.
  */
 import { EdgeTwinError, type ErrorDetails } from '../errors.js';
-import { coerceValue, checkRange, type TwinValue } from '../twin/values.js';
+import { coerceValue, checkRange, type TwinValue } from './values.js';
 import type { ConfigData, Device, DeviceModel, ModelProperty } from './resources.js';
 import { DEFAULT_NAMESPACE, resourceId } from './resources.js';
 

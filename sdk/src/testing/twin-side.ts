@@ -7,9 +7,9 @@
 import { connect, type MqttClient } from 'mqtt';
 import { errorMessage } from '../errors.js';
 import type { Device, DeviceModel, ModelProperty } from '../schema/resources.js';
-import { decodeStateUpdate, decodeTwinUpdate, errorResult, newEventId, type HwMsgTwin } from '../twin/hw-messages.js';
-import { deviceId, hwTopics, parseHwRequestTopic, specTopics, type DeviceRef } from '../twin/topics.js';
-import { valuesEqual, wireTypeOf } from '../twin/values.js';
+import { decodeStateUpdate, decodeTwinUpdate, errorResult, newEventId, type HwMsgTwin } from '../hw/messages.js';
+import { deviceId, hwTopics, parseHwRequestTopic, specTopics, type DeviceRef } from '../hw/topics.js';
+import { valuesEqual, wireTypeOf } from '../schema/values.js';
 import { waitFor } from './ports.js';
 
 interface TwinRecord {

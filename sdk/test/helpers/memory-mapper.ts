@@ -6,15 +6,13 @@ import { Type } from '@sinclair/typebox';
 import {
   API_VERSION,
   EdgeTwinError,
-  defineMapper,
-  type Clock,
   type Device,
   type DeviceModel,
   type ModelProperty,
-  type Reading,
-  type SessionHooks,
   type TwinValue,
 } from '@edgetwin/sdk';
+import { defineMapper, type Reading, type SessionHooks } from '@edgetwin/sdk/mapper';
+import { type Clock } from '@edgetwin/sdk/util';
 
 export class MemoryDevice {
   readonly values = new Map<string, TwinValue>();

@@ -1,5 +1,5 @@
 /** Telling whether a pid is alive and which process it is, from /proc. Linux only. */
-import { procStatFields, processMemory } from '@edgetwin/sdk';
+import { procStatFields, processMemory } from '@edgetwin/sdk/util';
 
 /** The process start time (field 22 of /proc/PID/stat), or undefined when the pid is gone. */
 export function processStartTime(pid: number): string | undefined {

@@ -3,7 +3,8 @@
  * When containerd is not reachable at start in `auto` mode, or goes away later, it is retried in
  * the background with backoff; pods that need it wait with reason RuntimeUnavailable meanwhile.
  */
-import { Backoff, EdgeTwinError, errorMessage } from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
+import { Backoff } from '@edgetwin/sdk/util';
 import type { Logger } from 'pino';
 import type { ContainerdRuntime } from './containerd-runtime.js';
 import { ProcessRuntime } from './process-runtime.js';

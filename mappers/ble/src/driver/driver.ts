@@ -2,17 +2,15 @@
  * The BLE driver: loads noble on the first BLE device (never before), shares one adapter between
  * all peripherals, and opens a session per device (scan by MAC, connect, discover GATT).
  */
+import { EdgeTwinError, errorMessage, isEdgeTwinError } from '@edgetwin/sdk';
 import {
-  EdgeTwinError,
-  errorMessage,
-  isEdgeTwinError,
-  sleep,
   type DeviceSession,
   type MapperContext,
   type MapperDevice,
   type MapperDriver,
   type SessionHooks,
-} from '@edgetwin/sdk';
+} from '@edgetwin/sdk/mapper';
+import { sleep } from '@edgetwin/sdk/util';
 import { normalizeMac, type BleProtocolConfig, type BleVisitorConfig } from '../config.js';
 import { BleAdapter } from '../transport/adapter.js';
 import { connectPeripheral, discoverGatt } from '../transport/gatt.js';

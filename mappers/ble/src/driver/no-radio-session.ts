@@ -5,7 +5,7 @@
  * powers on later, the session reports itself lost so the runtime connects for real.
  */
 import type { EdgeTwinError } from '@edgetwin/sdk';
-import type { DeviceSession, MapperProperty, Reading, SessionHooks } from '@edgetwin/sdk';
+import type { DeviceSession, MapperProperty, Reading, SessionHooks } from '@edgetwin/sdk/mapper';
 import type { BleVisitorConfig } from '../config.js';
 import type { Noble } from '../transport/noble-types.js';
 

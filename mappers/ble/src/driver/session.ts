@@ -3,15 +3,8 @@
  * with bytes turned into typed values by each property's codec. A dropped link aborts pending
  * operations and is reported once through `hooks.onLost`; the runtime then reconnects.
  */
-import {
-  EdgeTwinError,
-  errorMessage,
-  type DeviceSession,
-  type MapperProperty,
-  type Reading,
-  type SessionHooks,
-  type TwinValue,
-} from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage, type TwinValue } from '@edgetwin/sdk';
+import { type DeviceSession, type MapperProperty, type Reading, type SessionHooks } from '@edgetwin/sdk/mapper';
 import type { Logger } from 'pino';
 import { propertyCodec } from '../codec/property-codec.js';
 import type { BleVisitorConfig } from '../config.js';

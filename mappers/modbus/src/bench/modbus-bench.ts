@@ -4,7 +4,8 @@
  * registers read per second, on loopback and with a simulated device answering 2 ms late.
  */
 import pino from 'pino';
-import { parseWithSchema, type MapperDevice, type MapperProperty } from '@edgetwin/sdk';
+import { parseWithSchema } from '@edgetwin/sdk';
+import { type MapperDevice, type MapperProperty } from '@edgetwin/sdk/mapper';
 import {
   ModbusProtocolConfigSchema,
   ModbusVisitorConfigSchema,

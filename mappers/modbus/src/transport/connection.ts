@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 import ModbusSerial from 'modbus-serial';
 import type { Logger } from 'pino';
-import { Backoff, EdgeTwinError, systemClock, type Clock } from '@edgetwin/sdk';
+import { EdgeTwinError } from '@edgetwin/sdk';
+import { Backoff, systemClock, type Clock } from '@edgetwin/sdk/util';
 import { isPortClosed, isTimeout, toEdgeTwinError } from './errors.js';
 
 type Client = InstanceType<typeof ModbusSerial.default>;

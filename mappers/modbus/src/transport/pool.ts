@@ -3,7 +3,7 @@
  * last session releases it. A lost connection leaves the pool, so the next acquire opens a new one.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '@edgetwin/sdk';
+import type { Clock } from '@edgetwin/sdk/util';
 import { ModbusConnection, endpointKey, type ConnectionOptions, type Endpoint } from './connection.js';
 
 interface Entry {

@@ -1,13 +1,7 @@
 /** Building the MapperDevice a runtime would hand the driver, from raw configData. */
 import pino from 'pino';
-import {
-  parseWithSchema,
-  type MapperDevice,
-  type MapperProperty,
-  type PropertyType,
-  type Reading,
-  type SessionHooks,
-} from '@edgetwin/sdk';
+import { parseWithSchema, type PropertyType } from '@edgetwin/sdk';
+import { type MapperDevice, type MapperProperty, type Reading, type SessionHooks } from '@edgetwin/sdk/mapper';
 import {
   ModbusProtocolConfigSchema,
   ModbusVisitorConfigSchema,

@@ -14,15 +14,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
-import {
-  hwTopics,
-  processCpuSeconds,
-  processMemory,
-  specTopics,
-  systemClock,
-  type Device,
-  type DeviceModel,
-} from '@edgetwin/sdk';
+import { hwTopics, specTopics, type Device, type DeviceModel } from '@edgetwin/sdk';
+import { processCpuSeconds, processMemory, systemClock } from '@edgetwin/sdk/util';
 import { freePort, startMosquitto, stopProcess, waitFor } from '@edgetwin/sdk/testing';
 import { plantNodes } from '../sim/plant.js';
 import { createOpcuaDriver, defaultPkiDir } from '../driver/driver.js';

@@ -3,7 +3,7 @@
 import { format } from 'node:util';
 import { setErrorLogger, setWarningLogger } from 'node-opcua-client';
 import { pino } from 'pino';
-import { mapperCli, parseMapperArgs } from '@edgetwin/sdk';
+import { mapperCli, parseMapperArgs } from '@edgetwin/sdk/mapper';
 import { opcuaMapper } from '../mapper.js';
 
 // node-opcua prints its own diagnostics to the console; send them through pino instead, warnings

@@ -4,7 +4,8 @@
  * 64-bit integers travel in node-opcua as [high, low] 32-bit words (two's complement).
  */
 import { DataType, Variant, VariantArrayType, type DataValue } from 'node-opcua-client';
-import { EdgeTwinError, type PropertyType, type Reading, type TwinValue } from '@edgetwin/sdk';
+import { EdgeTwinError, type PropertyType, type TwinValue } from '@edgetwin/sdk';
+import { type Reading } from '@edgetwin/sdk/mapper';
 import type { OpcuaDataTypeName } from '../config.js';
 
 const TWO32 = 0x1_0000_0000n;

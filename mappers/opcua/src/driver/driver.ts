@@ -2,7 +2,7 @@
  * The OPC UA MapperDriver: one client connection, session and subscription per device.
  */
 import { join } from 'node:path';
-import type { DeviceSession, MapperContext, MapperDevice, MapperDriver, SessionHooks } from '@edgetwin/sdk';
+import type { DeviceSession, MapperContext, MapperDevice, MapperDriver, SessionHooks } from '@edgetwin/sdk/mapper';
 import { resolveSecurity, type OpcuaProtocolConfig, type OpcuaVisitorConfig } from '../config.js';
 import { openSession } from '../transport/client.js';
 import { resolveNodes } from './nodes.js';

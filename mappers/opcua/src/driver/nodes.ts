@@ -12,7 +12,8 @@ import {
   type NodeId,
   type ReadValueIdOptions,
 } from 'node-opcua-client';
-import { EdgeTwinError, errorMessage, type MapperProperty } from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
+import { type MapperProperty } from '@edgetwin/sdk/mapper';
 import { checkVisitor, type OpcuaVisitorConfig } from '../config.js';
 import { dataTypeFromName } from '../codec/values.js';
 

@@ -13,16 +13,15 @@ import {
   type DataValue,
   type MonitoringParametersOptions,
 } from 'node-opcua-client';
+import { EdgeTwinError, type TwinValue } from '@edgetwin/sdk';
 import {
-  EdgeTwinError,
-  RepeatedLog,
   type MapperContext,
   type DeviceSession,
   type MapperProperty,
   type Reading,
   type SessionHooks,
-  type TwinValue,
-} from '@edgetwin/sdk';
+} from '@edgetwin/sdk/mapper';
+import { RepeatedLog } from '@edgetwin/sdk/util';
 import type { OpcuaVisitorConfig } from '../config.js';
 import { dataTypeName, heldValue, toReading, toVariant } from '../codec/values.js';
 import type { OpcuaConnection } from '../transport/client.js';

@@ -9,14 +9,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { MessageSecurityMode, OPCUAClient, SecurityPolicy, type ClientSession } from 'node-opcua-client';
-import {
-  EdgeTwinError,
-  errorMessage,
-  systemClock,
-  type Clock,
-  type ClockTimer,
-  type MapperContext,
-} from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
+import { type MapperContext } from '@edgetwin/sdk/mapper';
+import { systemClock, type Clock, type ClockTimer } from '@edgetwin/sdk/util';
 import type { OpcuaProtocolConfig, ResolvedSecurity } from '../config.js';
 import { offeredEndpoints } from './endpoints.js';
 import { connectError } from './errors.js';

@@ -2,7 +2,7 @@
  * Which security modes and policies a server offers, asked over an unsecured discovery connection
  * (GetEndpoints), for the error message when the configured pair is not among them.
  */
-import type { Clock, ClockTimer } from '@edgetwin/sdk';
+import type { Clock, ClockTimer } from '@edgetwin/sdk/util';
 import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { MessageSecurityMode, OPCUAClient, SecurityPolicy } from 'node-opcua-client';
 

@@ -4,7 +4,7 @@
  */
 import { EdgeTwinError } from '../errors.js';
 import { excerpt, VALUE_LIMITS } from './limits.js';
-import type { ModelProperty, PropertyType } from '../schema/resources.js';
+import type { ModelProperty, PropertyType } from './resources.js';
 
 /** INT -> integer number, FLOAT/DOUBLE -> number, BOOLEAN -> boolean, STRING/STREAM -> string, BYTES -> base64 string. */
 export type TwinValue = number | boolean | string;

@@ -5,9 +5,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EdgeTwinError } from '../errors.js';
 import { checkWithSchema } from '../schema/validate.js';
-import { excerpt, parseBoundedJson } from './limits.js';
-import { WireTypes } from './values.js';
-import { WRITE_CODE_MAX, WRITE_REASON_MAX } from './write-status.js';
+import { excerpt, parseBoundedJson } from '../schema/limits.js';
+import { WireTypes } from '../schema/values.js';
+import { WRITE_CODE_MAX, WRITE_REASON_MAX } from '../schema/write-status.js';
 
 // The schemas below have no defaults: decoders check the parsed JSON in place (checkWithSchema).
 
