@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startModbusSimulator, type ModbusSimulator } from '@edgetwin/mapper-modbus';
+import { startModbusSimulator, type ModbusSimulator } from '@edgetwin/mapper-modbus/sim';
 import { freePort, startKubeApiServer, waitFor, type KubeTestCluster } from '@edgetwin/sdk/testing';
 
 const run = promisify(execFile);

@@ -8,9 +8,10 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { EdgeCore } from '@edgetwin/core';
-import { startModbusSimulator } from '@edgetwin/mapper-modbus';
-import { defaultPkiDir, startOpcuaSimulator, trustServerCertificate } from '@edgetwin/mapper-opcua';
-import { startZnpEmulator } from '@edgetwin/mapper-zigbee/emulator';
+import { startModbusSimulator } from '@edgetwin/mapper-modbus/sim';
+import { defaultPkiDir, trustServerCertificate } from '@edgetwin/mapper-opcua';
+import { startOpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
+import { startZnpEmulator } from '@edgetwin/mapper-zigbee/sim';
 import { createTourCredentials } from './credentials.js';
 import { printConsole, printTour } from './tour.js';
 

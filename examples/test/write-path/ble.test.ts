@@ -6,7 +6,8 @@
  * write, so a GATT error the peripheral answers at write time cannot be observed through it.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimBindings, SimWorld, createBleMapper } from '@edgetwin/mapper-ble';
+import { createBleMapper } from '@edgetwin/mapper-ble';
+import { SimBindings, SimWorld } from '@edgetwin/mapper-ble/sim';
 import { NODE, startWritePath, type WritePath } from './harness.js';
 
 const DEV = 'default/heater-1';

@@ -4,7 +4,8 @@
  * server's StatusCode until access is granted, then the same write is applied.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opcuaMapper, plantNodes, startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua';
+import { opcuaMapper } from '@edgetwin/mapper-opcua';
+import { plantNodes, startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
 import { waitFor } from '@edgetwin/sdk/testing';
 import { NODE, startWritePath, type WritePath } from './harness.js';
 

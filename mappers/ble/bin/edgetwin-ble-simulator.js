@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// `edgetwin-ble-simulator`: the compiled ../dist/sim/cli.js (the root `npm install` builds it; or `npm run build`).
-await import('../dist/sim/cli.js');
+// `edgetwin-ble-simulator`: the compiled ../dist/sim/bin.js (the root `npm install` builds it; or `npm run build`).
+await import('../dist/sim/bin.js');

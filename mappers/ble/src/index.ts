@@ -1,4 +1,4 @@
-/** @edgetwin/mapper-ble: the Bluetooth LE mapper (protocolName `bluetooth`) and its simulator. */
+/** @edgetwin/mapper-ble: the Bluetooth LE mapper (protocolName `bluetooth`). The simulator is the `./sim` entry. */
 export { bleMapper, createBleMapper } from './mapper.js';
 export { createBleDriver, type BleDriverOptions } from './driver/driver.js';
 export {
@@ -21,28 +21,10 @@ export {
 export { propertyCodec, type PropertyCodec, type CodecProperty } from './codec/property-codec.js';
 export { convertKubeEdge } from './codec/data-converter.js';
 export { decodeTyped, encodeTyped, type Decoded } from './codec/typed-codec.js';
-export { bindingsFromEnv, type BindingsChoice } from './transport/load-noble.js';
+export {
+  bindingsFromEnv,
+  type BindingsChoice,
+  type OpenBindings,
+  type OpenedBindings,
+} from './transport/load-noble.js';
 export type { NobleBindings, AdapterState, CharacteristicProperty } from './transport/noble-types.js';
-export {
-  SimWorld,
-  SimPeripheral,
-  SimCharacteristic,
-  type SimPeripheralInit,
-  type SimServiceInit,
-  type SimCharacteristicInit,
-} from './sim/world.js';
-export { SimBindings, type SimBindingsOptions } from './sim/bindings.js';
-export {
-  DEMO,
-  addDemoPeripherals,
-  runSensor,
-  startDemoWorld,
-  type DemoOptions,
-  type DemoPeripherals,
-} from './sim/demo.js';
-export {
-  startBleSimulator,
-  NOBLE_WEBSOCKET_PORT,
-  type BleSimulator,
-  type BleSimulatorOptions,
-} from './sim/ws-server.js';

@@ -4,7 +4,8 @@
  */
 import { mapperConformance } from '@edgetwin/sdk/testing';
 import type { Device, DeviceModel } from '@edgetwin/sdk';
-import { DEMO, SimBindings, SimWorld, createBleMapper } from '@edgetwin/mapper-ble';
+import { createBleMapper } from '@edgetwin/mapper-ble';
+import { DEMO, SimBindings, SimWorld } from '@edgetwin/mapper-ble/sim';
 
 const world = new SimWorld();
 const ADDRESS = 'e7:00:00:00:00:10';

@@ -6,17 +6,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isEdgeTwinError } from '@edgetwin/sdk';
 import { type DeviceSession, type MapperDriver, type Reading } from '@edgetwin/sdk/mapper';
 import { waitFor } from '@edgetwin/sdk/testing';
+import { createBleDriver, type BleProtocolConfig, type BleVisitorConfig } from '@edgetwin/mapper-ble';
 import {
   DEMO,
   SimBindings,
   SimWorld,
   addDemoPeripherals,
-  createBleDriver,
   runSensor,
-  type BleProtocolConfig,
-  type BleVisitorConfig,
   type DemoPeripherals,
-} from '@edgetwin/mapper-ble';
+} from '@edgetwin/mapper-ble/sim';
 import { exampleDevice, recordingHooks, signal, testContext, type BleDevice } from './helpers.js';
 
 type Driver = MapperDriver<BleProtocolConfig, BleVisitorConfig>;

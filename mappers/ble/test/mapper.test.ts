@@ -9,15 +9,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { pino } from 'pino';
 import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
 import { TwinSide, missingPeer, startMosquitto, stopProcess, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
+import { createBleMapper } from '@edgetwin/mapper-ble';
 import {
   DEMO,
   SimBindings,
   SimWorld,
   addDemoPeripherals,
-  createBleMapper,
   runSensor,
   type DemoPeripherals,
-} from '@edgetwin/mapper-ble';
+} from '@edgetwin/mapper-ble/sim';
 import { loadExamples } from './helpers.js';
 
 const skip = missingPeer('mosquitto', 'mosquitto_pub', 'mosquitto_sub');
@@ -189,7 +189,7 @@ describe.skipIf(skip)('BLE mapper process behaviour (runMapper + Mosquitto)', ()
   it('the edgetwin-mapper-bluetooth process serves the simulated peripherals with EDGETWIN_BLE_BINDINGS=sim', async () => {
     await watch();
     world = new SimWorld(); // nothing in this process uses it; afterEach stops it
-    const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+    const bin = fileURLToPath(new URL('../bin/edgetwin-mapper-bluetooth.js', import.meta.url));
     const child = spawn(process.execPath, [bin, '--mqtt-url', broker.url, '--node-name', NODE, '--log-level', 'warn'], {
       env: { ...process.env, EDGETWIN_BLE_BINDINGS: 'sim' },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -5,15 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MapperDriver } from '@edgetwin/sdk/mapper';
 import { waitFor } from '@edgetwin/sdk/testing';
-import {
-  DEMO,
-  NOBLE_WEBSOCKET_PORT,
-  createBleDriver,
-  startBleSimulator,
-  type BleProtocolConfig,
-  type BleSimulator,
-  type BleVisitorConfig,
-} from '@edgetwin/mapper-ble';
+import { createBleDriver, type BleProtocolConfig, type BleVisitorConfig } from '@edgetwin/mapper-ble';
+import { DEMO, NOBLE_WEBSOCKET_PORT, startBleSimulator, type BleSimulator } from '@edgetwin/mapper-ble/sim';
 import { exampleDevice, recordingHooks, signal, testContext } from './helpers.js';
 
 let sim: BleSimulator;

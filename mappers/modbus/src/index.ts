@@ -1,3 +1,4 @@
+/** @edgetwin/mapper-modbus: the Modbus TCP/RTU mapper. The simulator is the `./sim` entry. */
 export { modbusMapper } from './mapper.js';
 export {
   ModbusProtocolConfigSchema,
@@ -10,10 +11,10 @@ export {
   type RegisterTable,
   type DataType,
 } from './config.js';
-export { valueSpec, decodeRegisters, decodeBits, encodeRegisters, type ValueSpec } from './codec.js';
-export { planReads, type PlanItem, type PlanOptions, type ReadRequest } from './planner.js';
-export { createModbusDriver, endpointOf, type ModbusDriver, type ModbusDriverOptions } from './driver.js';
-export { ModbusSession } from './session.js';
+export { valueSpec, decodeRegisters, decodeBits, encodeRegisters, type ValueSpec } from './codec/registers.js';
+export { planReads, type PlanItem, type PlanOptions, type ReadRequest } from './driver/planner.js';
+export { createModbusDriver, endpointOf, type ModbusDriver, type ModbusDriverOptions } from './driver/driver.js';
+export { ModbusSession } from './driver/session.js';
 export {
   ModbusConnection,
   endpointKey,
@@ -24,18 +25,3 @@ export {
 } from './transport/connection.js';
 export { ConnectionPool, type Lease } from './transport/pool.js';
 export { EXCEPTION_NAMES } from './transport/errors.js';
-export { startModbusSimulator, type ModbusSimulator, type SimulatorOptions } from './sim/simulator.js';
-export {
-  SimulatorConfigSchema,
-  loadSimulatorConfig,
-  parseSimulatorConfig,
-  type SimulatorConfig,
-  type SimulatorConfigInput,
-  type SimSlaveInput,
-  type SimRegisterInput,
-  type SimBitInput,
-  type SimSlaveConfig,
-  type SimRegister,
-  type SimBit,
-} from './sim/config.js';
-export { SimSlave } from './sim/slave.js';

@@ -1,6 +1,6 @@
 import { defineMapper } from '@edgetwin/sdk/mapper';
 import { ModbusProtocolConfigSchema, ModbusVisitorConfigSchema } from './config.js';
-import { createModbusDriver } from './driver.js';
+import { createModbusDriver } from './driver/driver.js';
 
 /** The Modbus mapper definition, for `runMapper` / `mapperCli` from @edgetwin/sdk. */
 export const modbusMapper = defineMapper({

@@ -1,6 +1,7 @@
 /** The sdk's mapper conformance suite, run against the Modbus mapper and the Modbus simulator. */
 import { mapperConformance } from '@edgetwin/sdk/testing';
-import { modbusMapper, startModbusSimulator } from '@edgetwin/mapper-modbus';
+import { modbusMapper } from '@edgetwin/mapper-modbus';
+import { startModbusSimulator } from '@edgetwin/mapper-modbus/sim';
 
 mapperConformance({
   definition: modbusMapper,

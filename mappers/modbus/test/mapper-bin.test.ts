@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { missingPeer, startMosquitto, stopProcess, TwinSide, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
 import type { Device, DeviceModel } from '@edgetwin/sdk';
-import { startModbusSimulator, type ModbusSimulator } from '@edgetwin/mapper-modbus';
+import { startModbusSimulator, type ModbusSimulator } from '@edgetwin/mapper-modbus/sim';
 
-const BIN = fileURLToPath(new URL('../dist/bin/mapper.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../dist/src/bin.js', import.meta.url));
 const skip = missingPeer('mosquitto');
 
 describe.skipIf(skip)('edgetwin-mapper-modbus command', () => {

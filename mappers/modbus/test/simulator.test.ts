@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, missingPeer, stopProcess, waitFor, waitForPort } from '@edgetwin/sdk/testing';
-import { createModbusDriver, startModbusSimulator, type ModbusSimulator } from '@edgetwin/mapper-modbus';
+import { createModbusDriver } from '@edgetwin/mapper-modbus';
+import { startModbusSimulator, type ModbusSimulator } from '@edgetwin/mapper-modbus/sim';
 import { device, hooks, logger, values } from './helpers/devices.js';
 import { mbpollValues, run, startPtyPair, type PtyPair } from './helpers/peers.js';
 
@@ -186,7 +187,7 @@ describe.skipIf(skipRtu)('simulator over Modbus RTU', () => {
 
 describe.skipIf(skipTcp)('edgetwin-modbus-sim command', () => {
   it('serves a YAML file on the given port until SIGTERM, and names a bad field in the file', async () => {
-    const bin = fileURLToPath(new URL('../dist/bin/modbus-sim.js', import.meta.url));
+    const bin = fileURLToPath(new URL('../dist/sim/bin.js', import.meta.url));
     const port = await freePort();
     const child = spawn(process.execPath, [bin, '--config', EXAMPLE, '--port', String(port)], { stdio: 'ignore' });
     try {

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// `edgetwin-mapper-opcua`: the compiled ../dist/bin/mapper.js (the root `npm install` builds it; or `npm run build`).
-await import('../dist/bin/mapper.js');
+// `edgetwin-mapper-opcua`: the compiled ../dist/src/bin.js (the root `npm install` builds it; or `npm run build`).
+await import('../dist/src/bin.js');

@@ -6,13 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@edgetwin/sdk/testing';
 import type { DeviceSession } from '@edgetwin/sdk/mapper';
-import {
-  createOpcuaDriver,
-  plantNodes,
-  startOpcuaSimulator,
-  type OpcuaSimulator,
-  type OpcuaVisitorConfig,
-} from '@edgetwin/mapper-opcua';
+import { createOpcuaDriver, type OpcuaVisitorConfig } from '@edgetwin/mapper-opcua';
+import { plantNodes, startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
 import { context, device, prop, Recorder, signal, tempDir } from './helpers.js';
 
 let sim: OpcuaSimulator;

@@ -1,6 +1,7 @@
 /** The sdk's mapper conformance suite against the OPC UA simulator over SignAndEncrypt. */
 import { mapperConformance } from '@edgetwin/sdk/testing';
-import { opcuaMapper, plantNodes, startOpcuaSimulator } from '@edgetwin/mapper-opcua';
+import { opcuaMapper } from '@edgetwin/mapper-opcua';
+import { plantNodes, startOpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
 import { tempDir, trustServer } from './helpers.js';
 
 mapperConformance({

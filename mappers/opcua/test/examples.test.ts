@@ -10,9 +10,8 @@ import {
   defaultPkiDir,
   opcuaMapper,
   resolveSecurity as opcuaSecurity,
-  startOpcuaSimulator,
-  type OpcuaSimulator,
 } from '@edgetwin/mapper-opcua';
+import { startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
 import { context, Recorder, signal, tempDir, trustServer } from './helpers.js';
 
 const file = fileURLToPath(new URL('../examples/plant.yaml', import.meta.url));

@@ -14,12 +14,8 @@ import {
 } from '@edgetwin/sdk/mapper';
 import { systemClock } from '@edgetwin/sdk/util';
 import { waitFor } from '@edgetwin/sdk/testing';
-import {
-  trustServerCertificate,
-  type OpcuaProtocolConfig,
-  type OpcuaSimulator,
-  type OpcuaVisitorConfig,
-} from '@edgetwin/mapper-opcua';
+import { trustServerCertificate, type OpcuaProtocolConfig, type OpcuaVisitorConfig } from '@edgetwin/mapper-opcua';
+import { type OpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
 
 const made: string[] = [];
 // Registered on the root suite of each test file importing this module (files are isolated).

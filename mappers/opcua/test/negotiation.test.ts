@@ -5,14 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEdgeTwinError, type EdgeTwinError } from '@edgetwin/sdk';
 import { type DeviceSession } from '@edgetwin/sdk/mapper';
-import {
-  createOpcuaDriver,
-  defaultPkiDir,
-  plantNodes,
-  startOpcuaSimulator,
-  type OpcuaSimulator,
-  type OpcuaVisitorConfig,
-} from '@edgetwin/mapper-opcua';
+import { createOpcuaDriver, defaultPkiDir, type OpcuaVisitorConfig } from '@edgetwin/mapper-opcua';
+import { plantNodes, startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
 import { context, device, prop, Recorder, signal, tempDir, trustServer } from './helpers.js';
 
 async function failure(p: Promise<unknown>): Promise<EdgeTwinError> {

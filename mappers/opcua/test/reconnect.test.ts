@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@edgetwin/sdk/testing';
-import { createOpcuaDriver, plantNodes, startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua';
+import { createOpcuaDriver } from '@edgetwin/mapper-opcua';
+import { plantNodes, startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
 import { context, device, prop, Recorder, signal, tempDir, trustServer } from './helpers.js';
 import { defaultPkiDir } from '@edgetwin/mapper-opcua';
 import { startProxy, type CuttableProxy } from './proxy.js';

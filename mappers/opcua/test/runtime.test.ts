@@ -8,13 +8,8 @@ import { pino } from 'pino';
 import { type Device, type DeviceModel } from '@edgetwin/sdk';
 import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
 import { missingPeer, startMosquitto, TwinSide, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
-import {
-  defaultPkiDir,
-  opcuaMapper,
-  plantNodes,
-  startOpcuaSimulator,
-  type OpcuaSimulator,
-} from '@edgetwin/mapper-opcua';
+import { defaultPkiDir, opcuaMapper } from '@edgetwin/mapper-opcua';
+import { plantNodes, startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
 import { tempDir, trustServer } from './helpers.js';
 
 const skip = missingPeer('mosquitto');

@@ -14,11 +14,9 @@ import {
   createOpcuaDriver,
   defaultPkiDir,
   pkiLayout,
-  plantNodes,
   readCertificateDer,
-  startOpcuaSimulator,
-  type OpcuaSimulator,
 } from '@edgetwin/mapper-opcua';
+import { plantNodes, startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
 import { context, device, prop, Recorder, signal, tempDir, trustServer } from './helpers.js';
 
 const PASSWORD = 'pump-room-7';

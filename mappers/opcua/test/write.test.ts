@@ -5,14 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PropertyType, TwinValue } from '@edgetwin/sdk';
 import type { DeviceSession } from '@edgetwin/sdk/mapper';
-import {
-  createOpcuaDriver,
-  plantNodes,
-  startOpcuaSimulator,
-  type OpcuaSimulator,
-  type OpcuaVisitorConfig,
-  type TypedVariable,
-} from '@edgetwin/mapper-opcua';
+import { createOpcuaDriver, type OpcuaVisitorConfig } from '@edgetwin/mapper-opcua';
+import { plantNodes, startOpcuaSimulator, type OpcuaSimulator, type TypedVariable } from '@edgetwin/mapper-opcua/sim';
 import { context, device, prop, Recorder, signal, tempDir } from './helpers.js';
 
 let sim: OpcuaSimulator;

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// `edgetwin-mapper-zigbee`: the compiled ../dist/cli.js (the root `npm install` builds it; or `npm run build`).
-await import('../dist/cli.js');
+// `edgetwin-mapper-zigbee`: the compiled ../dist/src/bin.js (the root `npm install` builds it; or `npm run build`).
+await import('../dist/src/bin.js');

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// `edgetwin-znp-emulator`: the compiled ../dist/emulator/cli.js (the root `npm install` builds it; or `npm run build`).
-await import('../dist/emulator/cli.js');
+// `edgetwin-znp-emulator`: the compiled ../dist/sim/bin.js (the root `npm install` builds it; or `npm run build`).
+await import('../dist/sim/bin.js');

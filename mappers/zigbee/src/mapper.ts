@@ -1,8 +1,8 @@
 /** The ZigBee mapper definition: `zigbeeMapper(options)` for runMapper/mapperCli. */
 import { EdgeTwinError } from '@edgetwin/sdk';
 import { defineMapper } from '@edgetwin/sdk/mapper';
-import { ZigbeeDriver, type ZigbeeMapperOptions } from './driver.js';
-import { ZigbeeProtocolConfigSchema, ZigbeeVisitorConfigSchema } from './schema.js';
+import { ZigbeeDriver, type ZigbeeMapperOptions } from './driver/driver.js';
+import { ZigbeeProtocolConfigSchema, ZigbeeVisitorConfigSchema } from './config.js';
 
 export function zigbeeMapper(options: ZigbeeMapperOptions = {}) {
   return defineMapper({

@@ -1,7 +1,7 @@
 /** The sdk's mapper conformance suite, run against the ZigBee mapper and the ZNP emulator's plug. */
 import { mapperConformance } from '@edgetwin/sdk/testing';
 import { zigbeeMapper } from '@edgetwin/mapper-zigbee';
-import { onOffPlug, startZnpEmulator } from '@edgetwin/mapper-zigbee/emulator';
+import { onOffPlug, startZnpEmulator } from '@edgetwin/mapper-zigbee/sim';
 import { plugDevice, plugModel } from './fixtures.js';
 
 mapperConformance({

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, setLogger } from 'zigbee-herdsman';
 import { stopProcess, waitFor } from '@edgetwin/sdk/testing';
-import { startZnpEmulator, type ZnpEmulator } from '@edgetwin/mapper-zigbee/emulator';
+import { startZnpEmulator, type ZnpEmulator } from '@edgetwin/mapper-zigbee/sim';
 
 const SENSOR = '0x00124b0000000101';
 const PLUG = '0x00124b0000000202';
@@ -138,7 +138,7 @@ describe('zigbee-herdsman against the ZNP emulator', () => {
 });
 
 describe('the edgetwin-znp-emulator command', () => {
-  const bin = join(import.meta.dirname, '..', 'dist', 'emulator', 'cli.js');
+  const bin = join(import.meta.dirname, '..', 'dist', 'sim', 'bin.js');
   let dir: string;
   let child: ChildProcess | undefined;
 

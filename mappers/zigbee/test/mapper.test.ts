@@ -27,12 +27,7 @@ import {
   type PermitJoinResult,
   type UndeclaredDevice,
 } from '@edgetwin/mapper-zigbee';
-import {
-  onOffPlug,
-  startZnpEmulator,
-  temperatureHumiditySensor,
-  type ZnpEmulator,
-} from '@edgetwin/mapper-zigbee/emulator';
+import { onOffPlug, startZnpEmulator, temperatureHumiditySensor, type ZnpEmulator } from '@edgetwin/mapper-zigbee/sim';
 import { PLUG_IEEE, SENSOR_IEEE, plugDevice, plugModel, sensorDevice, sensorModel } from './fixtures.js';
 
 const execFileAsync = promisify(execFile);
@@ -129,7 +124,7 @@ describe.skipIf(skip !== undefined)('zigbee mapper with the ZNP emulator', () =>
   }, 70_000);
 
   it('the permit-join CLI command asks the running mapper and prints its answer', async () => {
-    const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
+    const cli = join(import.meta.dirname, '..', 'dist', 'src', 'bin.js');
     // Asynchronous: the mapper answering runs in this process.
     const run = await execFileAsync(
       process.execPath,

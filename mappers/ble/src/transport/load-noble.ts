@@ -1,17 +1,31 @@
 /**
  * Loads noble lazily, only when a BLE device is configured: importing noble's default entry opens
  * an HCI socket and throws EAFNOSUPPORT on hosts without a Bluetooth stack. The bindings are
- * chosen by `EDGETWIN_BLE_BINDINGS` (hci | websocket | sim) or passed in directly.
+ * chosen by `EDGETWIN_BLE_BINDINGS` (hci | websocket) or passed in directly: a bindings object, or
+ * an `OpenBindings` function called on the first device. Simulated peripherals are never chosen
+ * here: `EDGETWIN_BLE_BINDINGS=sim` is handled by the package's bin, which runs the simulator's
+ * mapper process (`sim/mapper-bin.ts`, injecting `openDemoBindings`).
  */
 import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
 import { BindingsKinds, type BindingsKind } from '../config.js';
 import type { Noble, NobleBindings } from './noble-types.js';
 
-export type BindingsChoice = BindingsKind | NobleBindings;
+/** Bindings opened on the first device, e.g. the simulator's `openDemoBindings`. */
+export type OpenBindings = () => Promise<OpenedBindings>;
+
+export interface OpenedBindings {
+  bindings: NobleBindings;
+  /** Logged as the bindings' kind, e.g. 'sim'. */
+  kind: string;
+  /** Releases what opening created (a simulated world's timers). */
+  release(): Promise<void>;
+}
+
+export type BindingsChoice = BindingsKind | NobleBindings | OpenBindings;
 
 export interface LoadedNoble {
   noble: Noble;
-  kind: BindingsKind | 'custom';
+  kind: string;
   /** Releases what loading created (the simulated world's timers, the websocket). */
   release(): Promise<void>;
 }
@@ -49,6 +63,11 @@ export function noAdapterError(cause: unknown): EdgeTwinError {
 }
 
 export async function loadNoble(choice: BindingsChoice): Promise<LoadedNoble> {
+  if (typeof choice === 'function') {
+    const withBindings = await importWithBindings();
+    const opened = await choice();
+    return { noble: withBindings(opened.bindings), kind: opened.kind, release: () => opened.release() };
+  }
   if (typeof choice !== 'string') {
     const withBindings = await importWithBindings();
     return { noble: withBindings(choice), kind: 'custom', release: () => Promise.resolve() };
@@ -79,12 +98,11 @@ export async function loadNoble(choice: BindingsChoice): Promise<LoadedNoble> {
         },
       };
     }
-    case 'sim': {
-      const { startDemoWorld } = await import('../sim/demo.js');
-      const { SimBindings } = await import('../sim/bindings.js');
-      const withBindings = await importWithBindings();
-      const world = startDemoWorld();
-      return { noble: withBindings(new SimBindings(world)), kind: 'sim', release: () => world.stop() };
-    }
+    case 'sim':
+      throw new EdgeTwinError(
+        'ET_CONFIG_INVALID',
+        'EDGETWIN_BLE_BINDINGS=sim: the simulated peripherals are injected by the edgetwin-mapper-bluetooth command (it runs the mapper of @edgetwin/mapper-ble/sim), or pass bindings: openDemoBindings from @edgetwin/mapper-ble/sim',
+        { details: { path: 'env/EDGETWIN_BLE_BINDINGS', expected: ['hci', 'websocket'] } },
+      );
   }
 }
