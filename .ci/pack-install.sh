@@ -25,7 +25,8 @@ for (const p of packs) {
   const files = new Set(p.files.map((f) => f.path));
   const need = ['README.md', 'LICENSE', 'package.json'];
   for (const n of need) if (!files.has(n)) { console.error(`${p.name}: ${n} missing from the tarball`); bad++; }
-  for (const f of files) if (/(^|\/)(test|src)\//.test(f) || f.endsWith('.tsbuildinfo')) { console.error(`${p.name}: ships ${f}`); bad++; }
+  // compiled output only: no TypeScript sources (src/, sim/, bench/, test/ beside dist/), no build info
+  for (const f of files) if (/^(test|src|sim|bench)\//.test(f) || /(?<!\.d)\.ts$/.test(f) || f.endsWith('.tsbuildinfo')) { console.error(`${p.name}: ships ${f}`); bad++; }
   console.log(`${p.filename}: ${p.files.length} files, ${(p.size / 1024).toFixed(0)} KiB packed`);
 }
 process.exit(bad ? 1 : 0);
