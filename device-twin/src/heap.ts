@@ -24,7 +24,8 @@
  *   reports/s (about 5 MB less under load, more at start-up). It does not suit every hot
  *   path: aedes (edgecore's embedded broker) runs at less than half its speed with it.
  *
- * - V8's compilers beyond the interpreter (TurboFan, and the Sparkplug baseline compiler) are off
+ * - V8's compilers beyond the interpreter (TurboFan, Maglev where V8 ships it on, i.e. Node 22+, and
+ *   the Sparkplug baseline compiler) are off
  *   during start-up (`deferOptimizer`, default true) and switched on by `startOptimizing()` once
  *   the daemon has settled. Start-up code (YAML,
  *   schema compilation, loading the devices) runs once and is not worth optimizing; its compile
@@ -52,11 +53,17 @@ export interface EdgeHeapOptions {
   deferOptimizer?: boolean;
 }
 
+/**
+ * Maglev, V8's mid-tier optimizing compiler, is on by default from V8 12 (Node 22); on Node 20's V8
+ * 11 it exists but is off, and switching it on there would change what that Node runs.
+ */
+const MAGLEV_ON = Number(process.versions.v8.split('.')[0]) >= 12;
+
 export function tuneHeapForEdge(opts: EdgeHeapOptions = {}): void {
   const youngBytes = (opts.youngMiB ?? 4) * 1024 * 1024;
   setFlagsFromString(`--heap-growing-percent=${opts.oldGrowthPercent ?? 50}`);
   if (opts.optimizeForSize ?? true) setFlagsFromString('--optimize-for-size');
-  if (opts.deferOptimizer ?? true) setFlagsFromString('--no-turbofan --no-sparkplug');
+  if (opts.deferOptimizer ?? true) setFlagsFromString(`--no-turbofan --no-sparkplug${MAGLEV_ON ? ' --no-maglev' : ''}`);
   const youngSize = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
   if (youngSize() >= youngBytes) {
     setFlagsFromString('--semi-space-growth-factor=1');
@@ -72,7 +79,7 @@ export function tuneHeapForEdge(opts: EdgeHeapOptions = {}): void {
 
 /** Switches V8's optimizing compiler (back) on; see `deferOptimizer`. Harmless when it is on. */
 export function startOptimizing(): void {
-  setFlagsFromString('--turbofan --sparkplug');
+  setFlagsFromString(`--turbofan --sparkplug${MAGLEV_ON ? ' --maglev' : ''}`);
 }
 
 /**

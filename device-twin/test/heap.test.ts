@@ -99,7 +99,7 @@ describe('collectGarbageNow', () => {
 
 describe('tuneHeapForEdge and startOptimizing', () => {
   it('keeps start-up code unoptimized until startOptimizing(), then optimizes what gets hot', () => {
-    // V8's own view of a hot function (--allow-natives-syntax): bit 4 (16) is "optimized by TurboFan".
+    // V8's own view of a hot function (--allow-natives-syntax): bit 4 (16) is "optimized" (by TurboFan, or by Maglev on Node 22+).
     const script = `
       import { startOptimizing, tuneHeapForEdge } from ${JSON.stringify(heapModule)};
       const tune = process.argv[1] === 'tuned';
