@@ -2,6 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { EdgeTwinError, type ErrorDetails } from '../errors.js';
+import { applyDefaults } from './defaults.js';
 
 export interface SchemaIssue {
   /** JSON pointer of the offending field, '' for the root. */
@@ -62,7 +63,7 @@ export function parseWithSchema<T extends TSchema>(
   details: ErrorDetails = {},
   opts: { owned?: boolean } = {},
 ): Static<T> {
-  const withDefaults = Value.Default(schema, opts.owned ? value : Value.Clone(value));
+  const withDefaults = applyDefaults(schema, opts.owned ? value : Value.Clone(value));
   const issues = schemaIssues(schema, withDefaults);
   const first = issues[0];
   if (first) {
