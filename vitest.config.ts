@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['*/test/**/*.test.ts', 'mappers/*/test/**/*.test.ts'],
+    include: ['*/test/**/*.test.ts', 'core/*/test/**/*.test.ts', 'mappers/*/test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     pool: 'forks',
     // Tests wait for conditions with their own deadlines (waitFor); these outer limits only stop a hung

@@ -35,7 +35,7 @@ app() { # app DIR PACKAGE...
   find "$1/node_modules" \( -name '*.d.ts' -o -name '*.map' -o -name '*.md' -o -name '*.ts.map' \) -type f -delete
   rm -rf "$1"/node_modules/better-sqlite3/{deps,src} "$1"/node_modules/better-sqlite3/build/Release/{obj,obj.target,.deps,test_extension.node}
 }
-app "$out/app-edge" sdk device-twin console core mapper-modbus mapper-opcua mapper-zigbee
+app "$out/app-edge" sdk device-twin console agent cloud-link edgecore cloudcore core mapper-modbus mapper-opcua mapper-zigbee
 # cloudcore's: the same install without the mappers (no second native build)
 cp -a "$out/app-edge" "$out/app-cloud"
 (cd "$out/app-cloud" && PATH="$nodepkg/bin:$PATH" npm uninstall --no-audit --no-fund \

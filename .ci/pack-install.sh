@@ -12,7 +12,7 @@ repo=$PWD
 out=$(realpath -m "${1:-.ci-out/pack}")
 rm -rf "$out"
 mkdir -p "$out/packs" "$out/app"
-workspaces=(sdk device-twin console core mappers/modbus mappers/opcua mappers/ble mappers/zigbee)
+workspaces=(sdk device-twin console core/agent core/cloud-link core/edgecore core/cloudcore core mappers/modbus mappers/opcua mappers/ble mappers/zigbee)
 
 args=()
 for w in "${workspaces[@]}"; do args+=(-w "$w"); done

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Writes deploy/crds.yaml from the sdk's TypeBox schemas (through @edgetwin/device-twin/k8s).
-// Build first: npx tsc -b device-twin. `--check` exits 1 when the committed file is out of date.
+// Writes deploy/crds.yaml from the sdk's TypeBox schemas (through @edgetwin/cloudcore/k8s).
+// Build first: npx tsc -b core/cloudcore. `--check` exits 1 when the committed file is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { deviceCrds } from '@edgetwin/device-twin/k8s';
+import { deviceCrds } from '@edgetwin/cloudcore/k8s';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = join(here, 'crds.yaml');
@@ -21,7 +21,7 @@ if (process.argv.includes('--check')) {
     /* missing */
   }
   if (current !== text) {
-    console.error('deploy/crds.yaml is out of date; run: npx tsc -b device-twin && node deploy/generate-crds.mjs');
+    console.error('deploy/crds.yaml is out of date; run: npx tsc -b core/cloudcore && node deploy/generate-crds.mjs');
     process.exit(1);
   }
   console.log('deploy/crds.yaml is up to date');

@@ -145,9 +145,9 @@ try {
 }
 
 // The other stores, through their classes (the same code the daemons run).
-const { CloudSyncStore } = await import('@edgetwin/device-twin/cloud-sync');
-const { AgentStore } = await import(join(root, 'core/dist/agent/store.js'));
-const { CloudStateStore } = await import('@edgetwin/core/cloud');
+const { CloudSyncStore } = await import('@edgetwin/edgecore');
+const { AgentStore } = await import('@edgetwin/agent');
+const { CloudStateStore } = await import('@edgetwin/cloudcore');
 const sync = new CloudSyncStore(edgeData);
 sync.setMeta('nodeToken', 'etn.fixture-node-token-not-a-secret');
 sync.applySync(

@@ -3,7 +3,7 @@
  * offline against @kubernetes/client-node's API models), and the pieces fit: the Deployment runs
  * the image .ci/images.sh builds, as a non-root user, with probes and resources; the Service
  * reaches its pods; RBAC binds the rules cloudcore needs to the account the Deployment uses.
- * (The CRDs are applied to a real API server in device-twin/test/cloud/crd.test.ts.)
+ * (The CRDs are applied to a real API server in core/cloudcore/test/k8s/crd.test.ts.)
  */
 // Manifests are free-form JSON; the first test checks their shape against the API models.
 /* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { missingPeer } from '@edgetwin/sdk/testing';
-import { CLI, tempDir } from './helpers/edgecore-process.js';
+import { CLI, tempDir } from '../edgecore/test/helpers/edgecore-process.js';
 
 const run = promisify(execFile);
 const dirs: string[] = [];

@@ -8,11 +8,11 @@ import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CloudSyncStore } from '@edgetwin/device-twin/cloud-sync';
-import { AgentStore } from '@edgetwin/core/agent';
-import { CloudStateStore } from '@edgetwin/core/cloud';
+import { CloudSyncStore } from '@edgetwin/edgecore';
+import { AgentStore } from '@edgetwin/agent';
+import { CloudStateStore } from '@edgetwin/cloudcore';
 import { schemaVersion } from '@edgetwin/device-twin/sqlite';
-import { startEdgecore, tempDir, type EdgecoreProcess } from './helpers/edgecore-process.js';
+import { startEdgecore, tempDir, type EdgecoreProcess } from '../edgecore/test/helpers/edgecore-process.js';
 
 const FIXTURE = resolve(fileURLToPath(import.meta.url), '../fixtures/upgrade-0.1.0');
 

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadDeviceDirectory } from '@edgetwin/core';
+import { loadDeviceDirectory } from '@edgetwin/edgecore';
 import { MAX_CYCLE_MS, toMapperDevice } from '@edgetwin/sdk/mapper';
 import { freePort, missingPeer, startKubeApiServer, stopProcess, waitFor } from '@edgetwin/sdk/testing';
 import { modbusMapper } from '@edgetwin/mapper-modbus';

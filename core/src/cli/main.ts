@@ -9,7 +9,7 @@
 // runs any of it, and heap-first must run before the heap grows. Everything else is imported
 // dynamically, once heap-first has run.
 import './heap-first.js';
-import { CliError } from './cli-errors.js';
+import { CliError } from './usage-error.js';
 
 const HELP = `Usage: edgetwin <command> [options]
 
@@ -27,13 +27,13 @@ Commands:
 Usage: edgetwin edge [options]`;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  edge: async (argv) => (await import('./edge-command.js')).edgeCommand(argv),
-  cloud: async (argv) => (await import('../cloud/cli.js')).cloudCommand(argv),
-  mqtt: async (argv) => (await import('./mqtt-command.js')).mqttCommand(argv),
-  tokens: async (argv) => (await import('./tokens-command.js')).tokensCommand(argv),
-  users: async (argv) => (await import('./users-command.js')).usersCommand(argv),
-  logs: async (argv) => (await import('../agent/cli/logs.js')).logsCommand(argv),
-  images: async (argv) => (await import('../agent/cli/images-import.js')).imagesCommand(argv),
+  edge: async (argv) => (await import('@edgetwin/edgecore/cli')).edgeCommand(argv),
+  cloud: async (argv) => (await import('@edgetwin/cloudcore')).cloudCommand(argv),
+  mqtt: async (argv) => (await import('@edgetwin/edgecore/cli')).mqttCommand(argv),
+  tokens: async (argv) => (await import('@edgetwin/edgecore/cli')).tokensCommand(argv),
+  users: async (argv) => (await import('@edgetwin/edgecore/cli')).usersCommand(argv),
+  logs: async (argv) => (await import('@edgetwin/agent/cli')).logsCommand(argv),
+  images: async (argv) => (await import('@edgetwin/agent/cli')).imagesCommand(argv),
   service: async (argv) => (await import('../service/install.js')).serviceCommand(argv),
 };
 
@@ -51,7 +51,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   async (err: unknown) => {
-    if (err instanceof CliError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      (err instanceof Error && err.name === 'CliError') ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       console.error(`edgetwin: ${(err as Error).message}`);
       process.exit(2);
     }

@@ -7,7 +7,7 @@
  * so the tour's commands carry no secret on their command line.
  */
 import { join, relative } from 'node:path';
-import { addMqttUser, createToken, newSecret, revokeTokens, writeSecretFile } from '@edgetwin/core';
+import { addMqttUser, createToken, newSecret, revokeTokens, writeSecretFile } from '@edgetwin/edgecore';
 
 export interface TourCredentials {
   /** Directory to use as XDG_CONFIG_HOME for the mosquitto clients, relative to the cwd when inside it. */

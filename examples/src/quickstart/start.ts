@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { EdgeCore } from '@edgetwin/core';
+import { EdgeCore } from '@edgetwin/edgecore';
 import { startModbusSimulator } from '@edgetwin/mapper-modbus/sim';
 import { defaultPkiDir, trustServerCertificate } from '@edgetwin/mapper-opcua';
 import { startOpcuaSimulator } from '@edgetwin/mapper-opcua/sim';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { EdgeCore } from '@edgetwin/core';
+import { EdgeCore } from '@edgetwin/edgecore';
 import { type WriteState } from '@edgetwin/sdk';
 import { runMapper, type MapperDefinition, type MapperHandle } from '@edgetwin/sdk/mapper';
 import { freePort, waitFor } from '@edgetwin/sdk/testing';

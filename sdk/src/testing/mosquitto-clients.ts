@@ -11,7 +11,7 @@ const execFileAsync = promisify(execFile);
 
 /**
  * Where the clients connect: a port on 127.0.0.1, or a port with the credentials of an identity
- * (the edge broker refuses anonymous clients; tests add one with `addMqttUser` from @edgetwin/core).
+ * (the edge broker refuses anonymous clients; tests add one with `addMqttUser` from @edgetwin/edgecore).
  */
 export type BrokerTarget = number | { port: number; username?: string; password?: string };
 

@@ -1,0 +1,119 @@
+/**
+ * npm run bench:startup: start to ready. Writes 1,000 Devices x 10 properties as YAML (the same
+ * as bench:twin), starts Mosquitto, subscribes to the twin/get results, then starts the real
+ * edgecore process and sends a twin/get for the last device every 10 ms: the figure is the time
+ * from spawning the process to that first answer, then to every device having answered one.
+ * Repeated `--runs` times (fresh data directory each time) and printed with the load average.
+ *
+ *   npm run bench:startup -- [--runs 3] [--devices 1000] [--props 10] [--node-flags "--cpu-prof --cpu-prof-dir=prof"]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { connectAsync } from 'mqtt';
+import { LEAN_MQTT_OPTIONS } from '@edgetwin/sdk/mqtt';
+import { freePort, startMosquitto } from '@edgetwin/sdk/testing';
+import { devicesYaml } from './bench-devices.js';
+
+const EDGETWIN_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'edgetwin.js');
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    devices: { type: 'string', default: '1000' },
+    props: { type: 'string', default: '10' },
+    'node-flags': { type: 'string', default: '' },
+  },
+});
+
+const mappers = 10;
+const devices = Number(args.devices);
+const props = Array.from({ length: Number(args.props) }, (_, i) => `p${i}`);
+
+async function oneRun(brokerUrl: string, dir: string): Promise<{ last: number; all: number }> {
+  const client = await connectAsync(brokerUrl, { clientId: `startup-bench-${process.pid}`, ...LEAN_MQTT_OPTIONS });
+  const answered = new Set<string>();
+  const firstAnswer = new Map<string, number>();
+  client.on('message', (topic) => {
+    const dev = topic.split('/').slice(3, 5).join('/');
+    if (!firstAnswer.has(dev)) firstAnswer.set(dev, performance.now());
+    answered.add(dev);
+  });
+  await client.subscribeAsync('$hw/events/device/+/+/twin/get/result', { qos: 0 });
+  const lastDev = `m${mappers - 1}/dev-${devices / mappers - 1}`;
+  const httpPort = await freePort();
+  const t0 = performance.now();
+  const edgecore = spawn(
+    process.execPath,
+    [
+      ...args['node-flags'].split(' ').filter(Boolean),
+      EDGETWIN_BIN,
+      'edge',
+      '--devices',
+      join(dir, 'devices'),
+      '--data-dir',
+      join(dir, `data-${Math.random().toString(36).slice(2)}`),
+      '--node-name',
+      'bench-node',
+      '--http-port',
+      String(httpPort),
+      '--no-mappers',
+      '--log-level',
+      'warn',
+      '--mqtt-url',
+      brokerUrl,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  try {
+    while (!firstAnswer.has(lastDev)) {
+      if (performance.now() - t0 > 60_000) throw new Error('no twin/get answer for the last device within 60 s');
+      client.publish(`$hw/events/device/${lastDev}/twin/get`, '{"event_id":"startup"}', { qos: 0 });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const last = firstAnswer.get(lastDev)! - t0;
+    for (let k = 0; k < mappers; k++) {
+      for (let d = 0; d < devices / mappers; d++) {
+        client.publish(`$hw/events/device/m${k}/dev-${d}/twin/get`, '{"event_id":"all"}', { qos: 0 });
+      }
+    }
+    while (answered.size < devices) {
+      if (performance.now() - t0 > 60_000) throw new Error(`only ${answered.size} devices answered within 60 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const all = Math.max(...firstAnswer.values()) - t0;
+    return { last, all };
+  } finally {
+    edgecore.kill('SIGTERM');
+    await new Promise((r) => edgecore.once('exit', r));
+    await client.endAsync();
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'edgetwin-startup-'));
+mkdirSync(join(dir, 'devices'));
+writeFileSync(join(dir, 'devices', 'bench.yaml'), devicesYaml(devices, props, mappers));
+const mosquitto = await startMosquitto();
+try {
+  console.log(
+    `startup bench: ${devices} devices x ${props.length} properties, Mosquitto ${mosquitto.url}, ${process.version}, ${availableParallelism()} cores`,
+  );
+  const lasts: number[] = [];
+  for (let i = 0; i < Number(args.runs); i++) {
+    const load = loadavg()[0]!.toFixed(1);
+    const r = await oneRun(mosquitto.url, dir);
+    lasts.push(r.last);
+    console.log(
+      `  run ${i + 1}: process start -> last device's first twin/get answer ${Math.round(r.last)} ms; every device answered by ${Math.round(r.all)} ms (load average ${load})`,
+    );
+  }
+  console.log(
+    `  start to ready: ${Math.round(Math.min(...lasts))}-${Math.round(Math.max(...lasts))} ms over ${lasts.length} runs (target < 500 ms)`,
+  );
+} finally {
+  await mosquitto.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

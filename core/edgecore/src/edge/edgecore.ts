@@ -1,0 +1,456 @@
+/**
+ * edgecore's composition root: twin store and service, MQTT (embedded aedes or an external
+ * broker), the twin protocol handler, the HTTP API, the devices directory and the mapper
+ * supervisor. start() brings them up in dependency order; stop() takes them down in reverse.
+ * The parts a node may not use (the embedded broker, the pod agent, the cloud link) are imported
+ * when they start, so a node without them does not carry their code and dependencies in memory.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  HistoryRecorder,
+  HistoryStore,
+  MetricsRegistry,
+  TwinMqttHandler,
+  TwinService,
+  collectGarbageNow,
+  createHttpApi,
+  startOptimizing,
+  openTwinStore,
+  type TwinStore,
+} from '@edgetwin/device-twin';
+import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
+import { MqttConnection, MqttError } from '@edgetwin/sdk/mqtt';
+import type { EmbeddedBroker } from '../broker/embedded-broker.js';
+import type { BrokerAccess } from '../security/broker-access.js';
+import type { TokenVerifier } from '../security/http-tokens.js';
+import { ensureEdgecoreIdentity, ensureMapperIdentity } from '../security/machine-identities.js';
+import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
+import type { MapperCommand } from '../supervisor/mapper-commands.js';
+import { DeviceDirectorySync } from './device-sync.js';
+import { consoleRoutes } from './console-routes.js';
+import { nodeRoutes } from './node-routes.js';
+import type { DmiServer } from '../dmi/dmi-server.js';
+import type { PodAgent } from '@edgetwin/agent';
+import type { EdgeCloudSync } from '../hub/edge-cloud-sync.js';
+import type { StdioOptions } from 'node:child_process';
+
+export interface EdgeCoreOptions {
+  devicesDir: string;
+  /** Size limit of one devices file (default 8 MiB); larger files are not loaded (ET_TOO_LARGE). */
+  maxDevicesFileBytes?: number | undefined;
+  dataDir: string;
+  nodeName: string;
+  logger: Logger;
+  /** Embedded broker port (0 = any free port); ignored with mqttUrl. */
+  mqttPort: number;
+  /** An external broker instead of the embedded one. */
+  mqttUrl?: string | undefined;
+  /**
+   * Authentication and ACLs on the embedded broker (default true). edgecore and each mapper get
+   * an identity of their own; people and apps are added with `edgetwin users add`. With an
+   * external broker, edgecore and the mappers still log in with these identities (write the
+   * broker's files with `edgetwin mqtt mosquitto-config`).
+   */
+  mqttAuth?: boolean;
+  /** Let clients without credentials in, with full access (default false; for trusted test rigs only). */
+  mqttAllowAnonymous?: boolean;
+  /** A TLS listener on the embedded broker; with `caFile`, clients may log in with a certificate (CN = user). */
+  mqttTls?: { port: number; host?: string; certFile: string; keyFile: string; caFile?: string } | undefined;
+  httpPort: number;
+  httpHost?: string;
+  /** Bearer tokens on the HTTP API: `auto` (default: once a token exists, or off loopback), `tokens`, `none`. */
+  httpAuth?: 'auto' | 'tokens' | 'none';
+  /** Allow a non-loopback HTTP bind without authentication (warns at every start). */
+  httpInsecure?: boolean;
+  /** Host header names accepted besides this machine's (`*`: any). */
+  httpAllowedHosts?: string[];
+  /** Origins allowed by CORS (none by default). */
+  httpCorsOrigins?: string[];
+  /** /metrics without a token. */
+  httpMetricsOpen?: boolean;
+  /** HTTPS for the API; with caFile, client certificates signed by it are required. */
+  httpTls?: { certFile: string; keyFile: string; caFile?: string } | undefined;
+  dataTopicBase?: string;
+  /** Start and supervise mapper processes (default true). */
+  mappers?: boolean;
+  /** KubeEdge DMI socket (default `<dataDir>/dmi/dmi.sock`); false serves no DMI. */
+  dmiSocket?: string | false | undefined;
+  mapperCommands?: Record<string, MapperCommand>;
+  mapperStdio?: StdioOptions;
+  /** Static pod manifests (like kubelet's static pods); enables the pod agent. */
+  podsDir?: string | undefined;
+  /** Pod runtime: containerd over CRI, supervised host processes, or auto (containerd when reachable). */
+  podRuntime?: 'containerd' | 'process' | 'auto';
+  containerdAddress?: string | undefined;
+  /** cloudcore's URL: devices then come from Kubernetes through the cloud link, not from devicesDir. */
+  cloudUrl?: string | undefined;
+  /** Join token (`edgetwin cloud token create`); needed on the first connection only. */
+  cloudToken?: string | undefined;
+  /** PEM file of the CA that signed cloudcore's certificate. */
+  cloudCa?: string | undefined;
+  /** Heartbeat interval on the cloud link (default 15 s). */
+  cloudKeepaliveMs?: number;
+  /** How long reported values are kept in the history (default 24 h; 0: no history). */
+  historyRetentionMs?: number;
+}
+
+export class EdgeCore {
+  private store: TwinStore | undefined;
+  twin: TwinService | undefined;
+  private history: HistoryStore | undefined;
+  private recorder: HistoryRecorder | undefined;
+  private broker: EmbeddedBroker | undefined;
+  private access: BrokerAccess | undefined;
+  private tokens: TokenVerifier | undefined;
+  private client: MqttConnection | undefined;
+  private publisher: MqttConnection | undefined;
+  private handler: TwinMqttHandler | undefined;
+  private http: Awaited<ReturnType<typeof createHttpApi>> | undefined;
+  devices: DeviceDirectorySync | undefined;
+  private supervisor: MapperSupervisor | undefined;
+  dmi: DmiServer | undefined;
+  /** The protocols this node's devices use. */
+  private protocols = new Set<string>();
+  agent: PodAgent | undefined;
+  cloud: EdgeCloudSync | undefined;
+  readonly metrics = new MetricsRegistry();
+  /** Where the MQTT broker is, once started. */
+  mqttUrl = '';
+  /** The embedded broker's TLS listener, once started ('' without one). */
+  mqttTlsUrl = '';
+  /** The HTTP API's base URL, once started. */
+  httpUrl = '';
+
+  constructor(private readonly opts: EdgeCoreOptions) {}
+
+  async start(): Promise<void> {
+    const { logger, nodeName } = this.opts;
+    await mkdir(this.opts.dataDir, { recursive: true });
+    this.store = openTwinStore({ file: join(this.opts.dataDir, 'edgetwin.db') });
+    const twin = new TwinService({ store: this.store, logger, nodeName });
+    this.twin = twin;
+    await twin.start();
+    if (this.opts.historyRetentionMs !== 0) {
+      this.history = new HistoryStore({
+        file: join(this.opts.dataDir, 'history.db'),
+        ...(this.opts.historyRetentionMs ? { layout: { retentionMs: this.opts.historyRetentionMs } } : {}),
+      });
+      this.recorder = new HistoryRecorder({ twin, store: this.history, logger });
+      this.recorder.start();
+    }
+
+    const auth = this.opts.mqttAuth !== false;
+    const self = auth ? await ensureEdgecoreIdentity(this.opts.dataDir) : undefined;
+    if (this.opts.mqttUrl) {
+      this.mqttUrl = this.opts.mqttUrl;
+    } else {
+      await this.startBroker(auth);
+    }
+    const credentials = self ? { username: self.username, password: self.password } : {};
+    // Two connections, as KubeEdge's eventbus has: answers leave on `publisher`, requests come in
+    // on `client`, which stops handing them while the publisher's window is full. Its PUBACKs
+    // then never wait behind requests the reader left in the socket (a lock-up under overload).
+    const mqttLog = logger.child({ module: 'mqtt' });
+    this.publisher = await connectBroker(
+      this.mqttUrl,
+      { clientId: `edgecore-${nodeName}-pub`, ...credentials },
+      mqttLog,
+    );
+    this.client = await connectBroker(
+      this.mqttUrl,
+      { clientId: `edgecore-${nodeName}`, outgoing: this.publisher, ...credentials },
+      mqttLog,
+    );
+    const handler = new TwinMqttHandler({
+      twin,
+      client: this.client,
+      publisher: this.publisher,
+      nodeName,
+      logger,
+      ...(this.opts.dataTopicBase ? { dataTopicBase: this.opts.dataTopicBase } : {}),
+    });
+    this.handler = handler;
+    await handler.start();
+
+    // Before the mapper supervisor: a protocol whose mapper registered over DMI gets no mapper of ours.
+    if (this.opts.dmiSocket !== false) {
+      const { DMI_STATE_FILE, DmiServer, defaultDmiSocket } = await import('../dmi/dmi-server.js');
+      this.dmi = new DmiServer({
+        socketPath: this.opts.dmiSocket ?? defaultDmiSocket(this.opts.dataDir),
+        stateFile: join(this.opts.dataDir, DMI_STATE_FILE),
+        twin,
+        logger,
+        onMappersChanged: () => this.superviseProtocols(),
+      });
+      await this.dmi.start();
+    }
+    if (this.opts.mappers !== false) {
+      this.supervisor = new MapperSupervisor({
+        logger,
+        mqttUrl: this.mqttUrl,
+        nodeName,
+        dataDir: this.opts.dataDir,
+        ...(this.opts.mapperCommands ? { commands: this.opts.mapperCommands } : {}),
+        ...(this.opts.mapperStdio ? { stdio: this.opts.mapperStdio } : {}),
+        onExit: (protocol) => this.mapperExited(protocol),
+        ...(auth
+          ? {
+              credentials: async (protocol: string) => {
+                const c = await ensureMapperIdentity(this.opts.dataDir, protocol);
+                await this.access?.reload(); // so the mapper's first connection already finds it
+                return { EDGETWIN_MQTT_USERNAME: c.username, EDGETWIN_MQTT_PASSWORD_FILE: c.passwordFile };
+              },
+            }
+          : {}),
+      });
+    }
+    const onProtocols = (protocols: Set<string>) => {
+      this.protocols = protocols;
+      this.superviseProtocols();
+    };
+    // The pod agent runs static pods (--pods) and, when joined to a cloud, the pods Kubernetes binds here.
+    if (this.opts.podsDir || this.opts.cloudUrl) {
+      const { PodAgent } = await import('@edgetwin/agent');
+      this.agent = new PodAgent({
+        dataDir: this.opts.dataDir,
+        nodeName,
+        logger: logger.child({ module: 'agent' }),
+        runtime: this.opts.podRuntime ?? 'auto',
+        ...(this.opts.podsDir ? { podsDir: this.opts.podsDir } : {}),
+        ...(this.opts.containerdAddress ? { containerdAddress: this.opts.containerdAddress } : {}),
+      });
+      await this.agent.start();
+    }
+    if (this.opts.cloudUrl) {
+      // Cloud-joined: Kubernetes is the source of devices and desired values; twins keep working offline.
+      const { EdgeCloudSync } = await import('../hub/edge-cloud-sync.js');
+      this.cloud = new EdgeCloudSync({
+        twin,
+        dataDir: this.opts.dataDir,
+        cloudUrl: this.opts.cloudUrl,
+        nodeName,
+        logger,
+        onProtocols,
+        ...(this.agent ? { pods: this.agent } : {}),
+        ...(this.opts.cloudKeepaliveMs ? { keepaliveMs: this.opts.cloudKeepaliveMs } : {}),
+        ...(this.opts.cloudToken ? { token: this.opts.cloudToken } : {}),
+        ...(this.opts.cloudCa ? { ca: await readFile(this.opts.cloudCa) } : {}),
+      });
+      await this.cloud.start();
+    } else {
+      this.devices = new DeviceDirectorySync({
+        dir: this.opts.devicesDir,
+        nodeName,
+        twin,
+        logger,
+        onProtocols,
+        maxFileBytes: this.opts.maxDevicesFileBytes,
+      });
+      await this.devices.start();
+    }
+
+    const client = this.client;
+    const publisher = this.publisher;
+    const { httpSecurity } = await import('./http-security.js');
+    const security = await httpSecurity(
+      {
+        dataDir: this.opts.dataDir,
+        host: this.opts.httpHost ?? '127.0.0.1',
+        ...(this.opts.httpAuth ? { auth: this.opts.httpAuth } : {}),
+        ...(this.opts.httpInsecure ? { insecure: true } : {}),
+        ...(this.opts.httpAllowedHosts ? { allowedHosts: this.opts.httpAllowedHosts } : {}),
+        ...(this.opts.httpCorsOrigins ? { corsOrigins: this.opts.httpCorsOrigins } : {}),
+        ...(this.opts.httpMetricsOpen ? { metricsOpen: true } : {}),
+        ...(this.opts.httpTls ? { tls: this.opts.httpTls } : {}),
+      },
+      logger.child({ module: 'http-security' }),
+    );
+    this.tokens = security.verifier;
+    this.http = await createHttpApi({
+      access: security.access,
+      ...(security.https ? { https: security.https } : {}),
+      twin,
+      logger: logger.child({ module: 'http' }),
+      metrics: this.metrics,
+      ...(this.history ? { history: this.history } : {}),
+      routes: (api) =>
+        nodeRoutes(api, {
+          nodeName,
+          mappers: () => this.supervisor?.status() ?? [],
+          problems: () => this.devices?.problems ?? [],
+        }),
+      ready: () => (client.connected && publisher.connected ? true : 'not connected to the MQTT broker'),
+    });
+    consoleRoutes(this.http);
+    const address = await this.http
+      .listen({ port: this.opts.httpPort, host: this.opts.httpHost ?? '127.0.0.1' })
+      .catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EADDRINUSE') throw err;
+        throw new EdgeTwinError(
+          'ET_CONFIG_INVALID',
+          `HTTP port ${this.opts.httpPort} is already in use; stop what uses it or pick another with --http-port`,
+          { cause: err },
+        );
+      });
+    this.httpUrl = address;
+    logger.info({ http: address, mqtt: this.mqttUrl, node: nodeName }, 'edgecore started');
+    this.settleHeap();
+  }
+
+  /** Our mapper processes for the protocols in use, except those whose mapper registered over DMI. */
+  private superviseProtocols(): void {
+    const dmi = this.dmi;
+    this.supervisor?.setProtocols(new Set([...this.protocols].filter((p) => !dmi?.links.has(p))));
+  }
+
+  private async startBroker(auth: boolean): Promise<void> {
+    const { logger, nodeName } = this.opts;
+    const { EmbeddedBroker } = await import('../broker/embedded-broker.js');
+    if (auth) {
+      const { BrokerAccess } = await import('../security/broker-access.js');
+      this.access = new BrokerAccess({
+        dataDir: this.opts.dataDir,
+        nodeName,
+        dataTopicBase: this.opts.dataTopicBase ?? 'devices',
+        protocolOf: (id) => this.twin?.getDevice(id)?.protocolName,
+        logger: logger.child({ module: 'broker-access' }),
+        allowAnonymous: this.opts.mqttAllowAnonymous === true,
+      });
+      await this.access.start();
+    }
+    if (!auth || this.opts.mqttAllowAnonymous)
+      logger.warn(
+        'the embedded MQTT broker lets clients in without credentials, with full access (--mqtt-allow-anonymous)',
+      );
+    const tls = this.opts.mqttTls;
+    this.broker = new EmbeddedBroker({
+      port: this.opts.mqttPort,
+      logger: logger.child({ module: 'broker' }),
+      ...(this.access ? { access: this.access } : {}),
+      ...(tls
+        ? {
+            tls: {
+              port: tls.port,
+              ...(tls.host ? { host: tls.host } : {}),
+              cert: await readFile(tls.certFile),
+              key: await readFile(tls.keyFile),
+              ...(tls.caFile ? { ca: await readFile(tls.caFile) } : {}),
+            },
+          }
+        : {}),
+    });
+    await this.broker.start();
+    this.mqttUrl = this.broker.url;
+    this.mqttTlsUrl = this.broker.tlsUrl ?? '';
+  }
+
+  /**
+   * Once the start-up publishes (every device's spec, data and state topics) are acknowledged, or
+   * after 10 s, collects the start-up garbage, so an idle edgecore does not hold on to it, and
+   * lets V8 optimize what runs from now on (see tuneHeapForEdge's deferOptimizer).
+   */
+  private settleHeap(): void {
+    const publisher = this.publisher;
+    void publisher?.whenAcknowledged(10_000).then(() => {
+      if (this.publisher !== publisher) return; // stopped meanwhile
+      collectGarbageNow();
+      startOptimizing();
+    });
+  }
+
+  /** Stops everything; safe to call twice and after a failed start. */
+  /**
+   * A supervised mapper died: nothing reports for its devices any more, so they are shown offline
+   * until the restarted mapper has its specs and says otherwise (a killed mapper says nothing).
+   */
+  private mapperExited(protocol: string): void {
+    const twin = this.twin;
+    if (!twin) return;
+    for (const d of twin.listDevices()) {
+      if (d.protocolName !== protocol || twin.getTwin(d.id)?.state === 'offline') continue;
+      twin
+        .setState(d.id, 'offline', { cause: `mapper-${protocol}-exited` })
+        .catch((err: unknown) =>
+          this.opts.logger.warn({ device: d.id, err: errorMessage(err) }, 'could not mark the device offline'),
+        );
+    }
+  }
+
+  async stop(): Promise<void> {
+    const log = this.opts.logger;
+    await this.http?.close();
+    this.http = undefined;
+    await this.dmi?.stop();
+    this.dmi = undefined;
+    this.tokens?.stop();
+    this.tokens = undefined;
+    await this.devices?.stop();
+    this.devices = undefined;
+    await this.cloud?.stop();
+    this.cloud = undefined;
+    // Pods keep running across an edgecore restart; the agent adopts them on the next start.
+    await this.agent?.stop();
+    this.agent = undefined;
+    await this.supervisor?.stop();
+    this.supervisor = undefined;
+    await this.handler?.stop();
+    this.handler = undefined;
+    await this.client?.end();
+    this.client = undefined;
+    await this.publisher?.end();
+    this.publisher = undefined;
+    await this.broker?.stop();
+    this.broker = undefined;
+    this.recorder?.stop();
+    this.recorder = undefined;
+    this.history?.close();
+    this.history = undefined;
+    this.access?.stop();
+    this.access = undefined;
+    await this.twin?.stop();
+    this.twin = undefined;
+    this.store?.close();
+    this.store = undefined;
+    log.info('edgecore stopped');
+  }
+}
+
+/**
+ * Connects to the broker, waiting for it: failed attempts are logged and retried with backoff,
+ * the first ones too (the broker may start after edgecore, e.g. under systemd). A bad URL or a
+ * broker refusing edgecore's credentials is a configuration error.
+ */
+async function connectBroker(
+  url: string,
+  opts: { clientId: string; outgoing?: MqttConnection; username?: string; password?: string },
+  parentLog: Logger,
+): Promise<MqttConnection> {
+  const log = parentLog.child({ clientId: opts.clientId });
+  try {
+    const conn = new MqttConnection({ url, ...opts, waitForBroker: true });
+    let connectedOnce = false;
+    conn.on('offline', (err, retryInMs) =>
+      log.warn(
+        { url: conn.safeUrl, err: err.message, retryInMs },
+        connectedOnce
+          ? 'MQTT broker connection lost; retrying with backoff'
+          : 'MQTT broker unreachable; retrying with backoff',
+      ),
+    );
+    conn.on('connect', () => {
+      log.info(
+        { url: conn.safeUrl },
+        connectedOnce ? 'reconnected to the MQTT broker' : 'connected to the MQTT broker',
+      );
+      connectedOnce = true;
+    });
+    await conn.open();
+    return conn;
+  } catch (err) {
+    if (err instanceof MqttError && err.permanent)
+      throw new EdgeTwinError('ET_CONFIG_INVALID', err.message, { cause: err });
+    throw err;
+  }
+}

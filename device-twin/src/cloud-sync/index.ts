@@ -1,3 +1,0 @@
-export * from './protocol.js';
-export * from './store.js';
-export * from './agent.js';
