@@ -9,7 +9,7 @@
 // runs any of it, and heap-first must run before the heap grows. Everything else is imported
 // dynamically, once heap-first has run.
 import './heap-first.js';
-import { CliError } from './usage-error.js';
+import { CliError } from '../usage-error.js';
 
 const HELP = `Usage: edgetwin <command> [options]
 

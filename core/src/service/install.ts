@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CliError } from '../cli/usage-error.js';
+import { CliError } from '../usage-error.js';
 import { renderUnit, SERVICE_DIRS, sysusersConf, UNIT_NAMES } from './units.js';
 
 export const SERVICE_HELP = `Usage: edgetwin service install edge|cloud [options]
