@@ -20,7 +20,7 @@ export {
   type NodeLifecycleOptions,
 } from './node-lifecycle.js';
 export { PodRelay, type KubePod, type PodRelayOptions } from './pod-relay.js';
-export { PodStatusWriter, podPath } from './pod-status-writer.js';
+export { PodStatusWriter, podPath } from './k8s/index.js';
 export {
   CloudHub,
   type CloudHubOptions,
@@ -29,3 +29,4 @@ export {
   type HubSession,
   type NodeCertIssuer,
 } from './hub/cloud-hub.js';
+export { TickCoalescer } from './tick-coalescer.js';

@@ -16,6 +16,7 @@ import {
 import { errorMessage } from '@edgetwin/sdk';
 import type { Logger } from 'pino';
 import type { HubHandler, HubSession } from './hub/cloud-hub.js';
+import { TickCoalescer } from './tick-coalescer.js';
 import { groupUpstream } from './upstream.js';
 
 interface NodeState {
@@ -50,10 +51,9 @@ export class NodeSync implements HubHandler {
   private readonly nodes = new Map<string, NodeState>();
   /** node name -> device keys ({ns}/{name}) assigned to it */
   private readonly byNode = new Map<string, Set<string>>();
-  private readonly dirty = new Set<string>();
+  private readonly dirty = new TickCoalescer((node) => this.reconcile(node, false));
   /** Per node: the tail of its desired writes to Kubernetes (kept across reconnects). */
   private readonly desiredChains = new Map<string, Promise<void>>();
-  private flushScheduled = false;
   private readonly log: Logger;
   private readonly offs: Array<() => void> = [];
   private ackChecker: NodeJS.Timeout | undefined;
@@ -78,6 +78,7 @@ export class NodeSync implements HubHandler {
   stop(): void {
     for (const off of this.offs) off();
     clearInterval(this.ackChecker);
+    this.dirty.stop();
   }
 
   devicesOf(node: string): string[] {
@@ -127,15 +128,7 @@ export class NodeSync implements HubHandler {
 
   private markDirty(node: string): void {
     if (!this.nodes.get(node)?.ready) return;
-    this.dirty.add(node);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      const nodes = [...this.dirty];
-      this.dirty.clear();
-      for (const n of nodes) this.reconcile(n, false);
-    });
+    this.dirty.mark(node);
   }
 
   /** What `node` should hold: its Devices and the DeviceModels they use, by key -> object. */

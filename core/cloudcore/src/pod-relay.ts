@@ -6,12 +6,12 @@
  * terminating pod's object once its edge has stopped its containers (what kubelet does).
  */
 import { envelope, type Envelope } from '@edgetwin/cloud-link';
-import { Informer, KubeApiError, type KubeClient, type KubeObject } from './k8s/index.js';
+import { Informer, KubeApiError, podPath, PodStatusWriter, type KubeClient, type KubeObject } from './k8s/index.js';
 import { errorMessage } from '@edgetwin/sdk';
 import type { Logger } from 'pino';
 import type { HubSession } from './hub/cloud-hub.js';
 import { POD_GROUP, type PodAckContent, type PodsContent, type PodStatusContent } from '@edgetwin/cloud-link';
-import { podPath, PodStatusWriter } from './pod-status-writer.js';
+import { TickCoalescer } from './tick-coalescer.js';
 
 export interface KubePod extends KubeObject {
   metadata: KubeObject['metadata'] & {
@@ -48,8 +48,7 @@ export class PodRelay {
   private readonly sessions = new Map<string, HubSession>();
   /** What each connected node was last sent (JSON), to skip unchanged sets. */
   private readonly lastSent = new Map<string, string>();
-  private readonly dirty = new Set<string>();
-  private flushScheduled = false;
+  private readonly dirty = new TickCoalescer((node) => this.sendSet(node));
   private readonly offs: Array<() => void> = [];
   private readonly log: Logger;
 
@@ -82,6 +81,7 @@ export class PodRelay {
 
   async stop(): Promise<void> {
     for (const off of this.offs.splice(0)) off();
+    this.dirty.stop();
     this.status.stop();
     await Promise.all([this.pods.stop(), this.configMaps.stop()]);
   }
@@ -127,15 +127,7 @@ export class PodRelay {
 
   private markDirty(node: string): void {
     if (!this.sessions.has(node)) return;
-    this.dirty.add(node);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      const nodes = [...this.dirty];
-      this.dirty.clear();
-      for (const n of nodes) this.sendSet(n);
-    });
+    this.dirty.mark(node);
   }
 
   private sendSet(node: string): void {

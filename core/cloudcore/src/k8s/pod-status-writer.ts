@@ -5,7 +5,8 @@
  * API server answers 409, and the stale status is dropped). API errors are retried with backoff.
  */
 import { errorMessage } from '@edgetwin/sdk';
-import { CoalescingPatcher, KubeApiError, type KubeClient } from './k8s/index.js';
+import { CoalescingPatcher } from './coalescing-patcher.js';
+import { KubeApiError, type KubeClient } from './kube-client.js';
 import type { Logger } from 'pino';
 
 interface PodStatus {
