@@ -9,12 +9,17 @@
  *   npm run bench:twin -- [--devices 1000] [--props 10] [--rate 10000 | --window 50] [--seconds 10] [--warmup 3]
  *                         [--mappers 10] [--broker mosquitto|embedded|mqtt://host:port] [--mqtt-auth on|off]
  *                         [--node-flags "--cpu-prof ..."] [--edge-flags "--history-retention 0"]
- *                         [--overload [--seconds 60]]
+ *                         [--overload [--seconds 60]] [--path mqtt|dmi|both]
  *
  * Exits with status 1, saying so on its last line, when reports went unanswered.
  * --overload: capacity closed loop, then 2x and 4x of it open loop (twin-overload.ts); Mosquitto
  * then runs with its default `max_queued_messages 1000`, so the backlog it keeps for edgecore is
  * bounded and what exceeds it is shed (never acknowledged by edgecore, so never answered).
+ *
+ * --path: how the simulated mappers report. mqtt (default): `$hw` twin/update over the broker. dmi:
+ * ReportDeviceStatus calls on edgecore's DMI socket, as KubeEdge mapper-framework mappers (and the
+ * sdk's mapper runtime) report (twin-load-dmi.ts). both: the MQTT run, then the DMI run, against
+ * the same edgecore, one after the other, printed side by side. (--overload drives MQTT only.)
  *
  * --broker mosquitto (default) starts Mosquitto and runs edgecore with --mqtt-url; `embedded`
  * uses edgecore's own aedes broker, so edgecore's figures then include the broker's work.
@@ -31,6 +36,7 @@ import { processCpuSeconds, processMemory } from '@edgetwin/sdk/util';
 import { freePort, startMosquitto, waitFor, waitForPort } from '@edgetwin/sdk/testing';
 import { ensureMapperIdentity } from '@edgetwin/edgecore';
 import { runLoad, type LoadConfig, type LoadResult } from './twin-load.js';
+import { runDmiLoad, type DmiLoadConfig } from './twin-load-dmi.js';
 import { runOverload } from './twin-overload.js';
 import { devicesYaml } from './bench-devices.js';
 
@@ -52,6 +58,7 @@ const { values: args } = parseArgs({
     'edge-flags': { type: 'string', default: '' },
     load: { type: 'string' },
     overload: { type: 'boolean', default: false },
+    path: { type: 'string', default: 'mqtt' },
   },
 });
 
@@ -106,7 +113,7 @@ async function mosquittoWithDefaultQueue(): Promise<{ url: string; process: Chil
 }
 
 /** Runs the load in a child process (so its CPU is not edgecore's nor this process's). */
-function forkLoad(cfg: LoadConfig, onMeasuring?: () => void): Promise<LoadResult> {
+function forkLoad(cfg: LoadConfig | DmiLoadConfig, onMeasuring?: () => void): Promise<LoadResult> {
   const child = fork(fileURLToPath(import.meta.url), ['--load', JSON.stringify(cfg)], { stdio: 'inherit' });
   return new Promise<LoadResult>((resolve, reject) => {
     child.on('message', (m: { measuring?: true; result?: LoadResult }) => {
@@ -226,88 +233,102 @@ async function main(): Promise<void> {
       }
       return;
     }
-    const mode = window > 0 ? `${window} outstanding reports per mapper` : `${cfg.rate} reports/s`;
-    console.log(
-      `  load: ${mappers} simulated mappers, ${mode}, QoS 1: ${cfg.warmupSeconds} s warm-up (not measured), then ${cfg.seconds} s measured`,
-    );
-
-    let maxRss = idle?.rss ?? 0;
-    const sampler = setInterval(() => (maxRss = Math.max(maxRss, processMemory(pid)?.rss ?? 0)), 100);
-    let last = metric(await metricsText(httpPort), 'edgetwin_twin_updates_committed_total{kind="reported"}');
-    const progress = setInterval(() => {
-      void metricsText(httpPort).then(
-        (text) => {
-          const c = metric(text, 'edgetwin_twin_updates_committed_total{kind="reported"}');
-          console.log(
-            `  ... ${c - last} committed in the last second, edgecore RSS ${mb(processMemory(pid)?.rss)}, requests in flight ${metric(text, 'edgetwin_mqtt_requests_in_flight')}`,
-          );
-          last = c;
-        },
-        () => undefined,
+    const measure = async (path: 'mqtt' | 'dmi'): Promise<void> => {
+      const mode = window > 0 ? `${window} outstanding reports per mapper` : `${cfg.rate} reports/s`;
+      const how =
+        path === 'dmi'
+          ? 'ReportDeviceStatus over DMI (gRPC, unix socket), one connection each'
+          : '$hw twin/update over MQTT, QoS 1';
+      console.log(
+        `  [${path}] load: ${mappers} simulated mappers, ${how}, ${mode}: ${cfg.warmupSeconds} s warm-up (not measured), then ${cfg.seconds} s measured`,
       );
-    }, 1000);
 
-    /** edgecore's and the broker's counters when the measured phase starts. */
-    const brokerPid = mosquitto?.process.pid;
-    const sample = async () => {
-      const text = await metricsText(httpPort);
-      return {
-        committed: metric(text, 'edgetwin_twin_updates_committed_total{kind="reported"}'),
-        commits: metric(text, 'edgetwin_twin_commits_total'),
-        cpu: processCpuSeconds(pid) ?? NaN,
-        brokerCpu: brokerPid === undefined ? NaN : (processCpuSeconds(brokerPid) ?? NaN),
-        text,
+      let maxRss = idle?.rss ?? 0;
+      const sampler = setInterval(() => (maxRss = Math.max(maxRss, processMemory(pid)?.rss ?? 0)), 100);
+      let last = metric(await metricsText(httpPort), 'edgetwin_twin_updates_committed_total{kind="reported"}');
+      const progress = setInterval(() => {
+        void metricsText(httpPort).then(
+          (text) => {
+            const c = metric(text, 'edgetwin_twin_updates_committed_total{kind="reported"}');
+            console.log(
+              `  ... ${c - last} committed in the last second, edgecore RSS ${mb(processMemory(pid)?.rss)}, requests in flight ${metric(text, 'edgetwin_mqtt_requests_in_flight')}`,
+            );
+            last = c;
+          },
+          () => undefined,
+        );
+      }, 1000);
+
+      /** edgecore's and the broker's counters when the measured phase starts. */
+      const brokerPid = mosquitto?.process.pid;
+      const sample = async () => {
+        const text = await metricsText(httpPort);
+        return {
+          committed: metric(text, 'edgetwin_twin_updates_committed_total{kind="reported"}'),
+          commits: metric(text, 'edgetwin_twin_commits_total'),
+          cpu: processCpuSeconds(pid) ?? NaN,
+          brokerCpu: brokerPid === undefined ? NaN : (processCpuSeconds(brokerPid) ?? NaN),
+          text,
+        };
       };
-    };
-    let atStart: Promise<Awaited<ReturnType<typeof sample>>> | undefined;
-    const result = await forkLoad(cfg, () => {
-      atStart = sample();
-      maxRss = processMemory(pid)?.rss ?? 0;
-    });
-    clearInterval(progress);
-    clearInterval(sampler);
-    const s0 = await atStart!;
-    const s1 = await sample();
-    const cpu = s1.cpu - s0.cpu;
-    const brokerCpu = s1.brokerCpu - s0.brokerCpu;
-    const committed = s1.committed - s0.committed;
-    const commits = s1.commits - s0.commits;
-    const end = processMemory(pid);
+      let atStart: Promise<Awaited<ReturnType<typeof sample>>> | undefined;
+      const loadCfg: LoadConfig | DmiLoadConfig =
+        path === 'dmi' ? { ...cfg, dmiSocket: join(dir, 'data', 'dmi', 'dmi.sock'), protocol: 'bench' } : cfg;
+      const result = await forkLoad(loadCfg, () => {
+        atStart = sample();
+        maxRss = processMemory(pid)?.rss ?? 0;
+      });
+      clearInterval(progress);
+      clearInterval(sampler);
+      const s0 = await atStart!;
+      const s1 = await sample();
+      const cpu = s1.cpu - s0.cpu;
+      const brokerCpu = s1.brokerCpu - s0.brokerCpu;
+      const committed = s1.committed - s0.committed;
+      const commits = s1.commits - s0.commits;
+      const end = processMemory(pid);
 
-    console.log(
-      `  reports sent           ${result.sent} in ${result.seconds.toFixed(2)} s (${Math.round(result.sent / result.seconds)}/s offered)`,
-    );
-    console.log(
-      `  reports committed      ${committed}; sustained ${Math.round(result.answered / result.untilLastAnswer)}/s (answered / time from first publish to last result, ${result.untilLastAnswer.toFixed(1)} s)`,
-    );
-    console.log(`  results answered       ${result.answered}, errors ${result.errors}, unanswered ${result.lost}`);
-    console.log(
-      `  publish->result        p50 ${ms(result.p50)} ms, p99 ${ms(result.p99)} ms, max ${ms(result.max)} ms`,
-    );
-    const twinSide = histogramQuantiles(s1.text, 'edgetwin_mqtt_request_seconds', [0.5, 0.99]);
-    console.log(
-      `  edgecore request time  p50 <= ${twinSide[0]} ms, p99 <= ${twinSide[1]} ms (receive -> result published, histogram buckets, warm-up included)`,
-    );
-    console.log(
-      `  edgecore CPU           ${cpu.toFixed(2)} s = ${((cpu * 1e6) / Math.max(1, committed)).toFixed(0)} µs per committed report (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
-    );
-    const loadCpu = result.cpuSeconds;
-    console.log(
-      `  other CPU              load generator ${loadCpu.toFixed(2)} s${Number.isNaN(brokerCpu) ? '' : `, Mosquitto ${brokerCpu.toFixed(2)} s`} (all three share the ${availableParallelism()} cores)`,
-    );
-    console.log(
-      `  edgecore RSS           ${mb(end?.rss)} at the end, ${mb(maxRss)} peak while measured, ${mb(end?.peak)} peak since start (VmHWM: start-up and warm-up included)`,
-    );
-    if (commits > 0)
       console.log(
-        `  SQLite transactions    ${commits} (${(committed / commits).toFixed(1)} updates per commit on average)`,
+        `  reports sent           ${result.sent} in ${result.seconds.toFixed(2)} s (${Math.round(result.sent / result.seconds)}/s offered)`,
       );
-    if (result.lost > 0) {
       console.log(
-        `FAILED: ${result.lost} of ${result.sent} reports got no twin/update/result within 15 s of the load stopping (edgecore overloaded or stuck; see the lines above)`,
+        `  reports committed      ${committed}; sustained ${Math.round(result.answered / result.untilLastAnswer)}/s (answered / time from first publish to last result, ${result.untilLastAnswer.toFixed(1)} s)`,
       );
-      process.exitCode = 1;
-    }
+      console.log(`  results answered       ${result.answered}, errors ${result.errors}, unanswered ${result.lost}`);
+      console.log(
+        `  report->answer         p50 ${ms(result.p50)} ms, p99 ${ms(result.p99)} ms, max ${ms(result.max)} ms`,
+      );
+      if (path === 'mqtt') {
+        const twinSide = histogramQuantiles(s1.text, 'edgetwin_mqtt_request_seconds', [0.5, 0.99]);
+        console.log(
+          `  edgecore request time  p50 <= ${twinSide[0]} ms, p99 <= ${twinSide[1]} ms (receive -> result published, histogram buckets, warm-up included)`,
+        );
+      }
+      console.log(
+        `  edgecore CPU           ${cpu.toFixed(2)} s = ${((cpu * 1e6) / Math.max(1, committed)).toFixed(0)} µs per committed report (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
+      );
+      const loadCpu = result.cpuSeconds;
+      console.log(
+        `  other CPU              load generator ${loadCpu.toFixed(2)} s${Number.isNaN(brokerCpu) ? '' : `, Mosquitto ${brokerCpu.toFixed(2)} s`} (all three share the ${availableParallelism()} cores)`,
+      );
+      console.log(
+        `  edgecore RSS           ${mb(end?.rss)} at the end, ${mb(maxRss)} peak while measured, ${mb(end?.peak)} peak since start (VmHWM: start-up and warm-up included)`,
+      );
+      if (commits > 0)
+        console.log(
+          `  SQLite transactions    ${commits} (${(committed / commits).toFixed(1)} updates per commit on average)`,
+        );
+      if (result.lost > 0) {
+        console.log(
+          `FAILED [${path}]: ${result.lost} of ${result.sent} reports got no answer within 15 s of the load stopping (edgecore overloaded or stuck; see the lines above)`,
+        );
+        process.exitCode = 1;
+      }
+    };
+    const paths: ('mqtt' | 'dmi')[] = args.path === 'both' ? ['mqtt', 'dmi'] : args.path === 'dmi' ? ['dmi'] : ['mqtt'];
+    if (!['mqtt', 'dmi', 'both'].includes(args.path))
+      throw new Error(`--path ${args.path}: expected mqtt, dmi or both`);
+    for (const path of paths) await measure(path);
   } finally {
     edgecore.kill('SIGTERM');
     await waitFor(() => exited, 10_000, 'edgecore to stop').catch(() => edgecore.kill('SIGKILL'));
@@ -318,7 +339,9 @@ async function main(): Promise<void> {
 
 if (args.load !== undefined) {
   // Child process: run the load and send the result back.
-  const result = await runLoad(JSON.parse(args.load) as LoadConfig, () => process.send!({ measuring: true }));
+  const cfg = JSON.parse(args.load) as LoadConfig | DmiLoadConfig;
+  const measuring = () => process.send!({ measuring: true });
+  const result = await ('dmiSocket' in cfg ? runDmiLoad(cfg, measuring) : runLoad(cfg, measuring));
   process.send!({ result }, () => process.exit(0));
 } else {
   await main();

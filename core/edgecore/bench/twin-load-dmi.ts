@@ -1,0 +1,202 @@
+/**
+ * The DMI side of the twin benchmark: the same reports as twin-load.ts, sent the way a KubeEdge
+ * mapper-framework mapper sends them, as `ReportDeviceStatus` calls to edgecore's DMI socket (gRPC,
+ * KubeEdge's DMI v1beta1 proto). The load registers one mapper for the devices' protocol with
+ * `MapperRegister` (serving a DeviceMapperService that accepts whatever edgecore sends it), then
+ * the simulated mappers (one gRPC connection each) report; a report counts as answered when its
+ * call returns, which edgecore does once the value is committed to the twin.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { DMI_PROTO } from '@edgetwin/sdk/dmi';
+import type { LoadConfig, LoadResult } from './twin-load.js';
+
+export interface DmiLoadConfig extends LoadConfig {
+  /** edgecore's DMI socket. */
+  dmiSocket: string;
+  /** protocolName of the bench devices. */
+  protocol: string;
+}
+
+type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => void;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function services() {
+  const def = protoLoader.loadSync(DMI_PROTO, { keepCase: true, longs: Number, defaults: true });
+  return grpc.loadPackageDefinition(def) as unknown as {
+    v1beta1: {
+      DeviceManagerService: grpc.ServiceClientConstructor;
+      DeviceMapperService: grpc.ServiceClientConstructor;
+    };
+  };
+}
+
+/** A DeviceMapperService that says yes to everything: the bench measures edgecore, not a mapper. */
+async function serveMapper(pkg: ReturnType<typeof services>, socket: string): Promise<grpc.Server> {
+  const server = new grpc.Server();
+  const ok: grpc.handleUnaryCall<unknown, unknown> = (_call, cb) => cb(null, {});
+  const names = ['RegisterDevice', 'RemoveDevice', 'UpdateDevice', 'CreateDeviceModel', 'RemoveDeviceModel'];
+  const impl: grpc.UntypedServiceImplementation = Object.fromEntries(
+    [...names, 'UpdateDeviceModel', 'GetDevice'].map((n) => [n, ok]),
+  );
+  server.addService(pkg.v1beta1.DeviceMapperService.service, impl);
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+  return server;
+}
+
+export async function runDmiLoad(cfg: DmiLoadConfig, onMeasuring?: () => void): Promise<LoadResult> {
+  const pkg = services();
+  const dir = mkdtempSync(join(tmpdir(), 'edgetwin-bench-dmi-'));
+  const mapperSocket = join(dir, 'mapper.sock');
+  const mapperServer = await serveMapper(pkg, mapperSocket);
+  const Manager = pkg.v1beta1.DeviceManagerService;
+  // One connection per simulated mapper, as the MQTT load has (grpc-js would otherwise share one).
+  const clients = Array.from(
+    { length: cfg.mappers },
+    () =>
+      new Manager(`unix:${cfg.dmiSocket}`, grpc.credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+      }),
+  );
+  const call = (k: number, method: string, req: unknown, cb: (err: grpc.ServiceError | null) => void) => {
+    const client = clients[k]! as unknown as Record<string, Unary>;
+    client[method]!.call(clients[k], req, { deadline: Date.now() + 60_000 }, cb);
+  };
+  await new Promise<void>((resolve, reject) =>
+    call(
+      0,
+      'MapperRegister',
+      {
+        withData: true,
+        mapper: {
+          name: 'bench-dmi',
+          version: '1',
+          api_version: 'v1beta1',
+          protocol: cfg.protocol,
+          address: Buffer.from(mapperSocket),
+          state: 'ok',
+        },
+      },
+      (err) => (err ? reject(new Error(`MapperRegister: ${err.message}`)) : resolve()),
+    ),
+  );
+
+  const lastSent = new Map<string, number>();
+  const lastAnswered = new Map<string, number>();
+  interface Phase {
+    start: number;
+    sent: number;
+    outstanding: number;
+    errors: number;
+    sending: boolean;
+    latencies: number[];
+    lastAnswer: number;
+  }
+
+  const send = (k: number, p: Phase) => {
+    const n = p.sent++;
+    const dev = Math.floor(n / cfg.mappers) % cfg.devicesPerMapper;
+    const prop = cfg.props[n % cfg.props.length]!;
+    const key = `m${k}/dev-${dev}/${prop}`;
+    const value = (lastSent.get(key) ?? 0) + 1;
+    lastSent.set(key, value);
+    const t = performance.now();
+    p.outstanding++;
+    const req = {
+      deviceName: `dev-${dev}`,
+      deviceNamespace: `m${k}`,
+      reportedDevice: {
+        twins: [
+          { propertyName: prop, reported: { value: String(value), metadata: { timestamp: String(Date.now()) } } },
+        ],
+      },
+    };
+    call(k, 'ReportDeviceStatus', req, (err) => {
+      const now = performance.now();
+      p.outstanding--;
+      if (err) p.errors++;
+      else if ((lastAnswered.get(key) ?? 0) < value) lastAnswered.set(key, value);
+      p.latencies.push(now - t);
+      p.lastAnswer = now;
+      if (cfg.window > 0 && p.sending) send(k, p);
+    });
+  };
+
+  const run = async (seconds: number): Promise<LoadResult> => {
+    const start = performance.now();
+    const p: Phase = { start, sent: 0, outstanding: 0, errors: 0, sending: true, latencies: [], lastAnswer: start };
+    const cpu0 = process.cpuUsage();
+    const end = p.start + seconds * 1000;
+    if (cfg.window > 0) {
+      for (let k = 0; k < cfg.mappers; k++) for (let i = 0; i < cfg.window; i++) send(k, p);
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      p.sending = false;
+    } else {
+      await new Promise<void>((resolve) => {
+        const tick = () => {
+          const now = performance.now();
+          const due = Math.min(cfg.rate * seconds, Math.floor(((now - p.start) / 1000) * cfg.rate)) - p.sent;
+          for (let i = 0; i < due; i++) send(p.sent % cfg.mappers, p);
+          if (now >= end) resolve();
+          else setTimeout(tick, 5);
+        };
+        tick();
+      });
+    }
+    p.sending = false;
+    const stoppedAt = performance.now();
+    let answerAgainMs: number | undefined;
+    if (cfg.probe) {
+      // A fresh report on a device of its own, timed from the end of sending to its answer.
+      const probe = {
+        deviceName: 'dev-0',
+        deviceNamespace: 'm0',
+        reportedDevice: { twins: [{ propertyName: cfg.props[0]!, reported: { value: '0' } }] },
+      };
+      const answered = await new Promise<boolean>((resolve) =>
+        call(0, 'ReportDeviceStatus', probe, (err) => resolve(!err)),
+      );
+      if (answered) answerAgainMs = performance.now() - stoppedAt;
+    }
+    const drainUntil = performance.now() + (cfg.drainSeconds ?? 15) * 1000;
+    while (p.outstanding > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
+    const cpu = process.cpuUsage(cpu0);
+    p.latencies.sort((a, b) => a - b);
+    return {
+      sent: p.sent,
+      answered: p.latencies.length, // error answers included, as twin-load.ts counts them
+      errors: p.errors,
+      lost: p.outstanding,
+      seconds: (stoppedAt - p.start) / 1000,
+      untilLastAnswer: (p.lastAnswer - p.start) / 1000,
+      p50: percentile(p.latencies, 50),
+      p99: percentile(p.latencies, 99),
+      max: p.latencies[p.latencies.length - 1] ?? NaN,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      ...(answerAgainMs === undefined ? {} : { answerAgainMs }),
+      lastAnswered: Object.fromEntries(lastAnswered),
+    };
+  };
+
+  try {
+    const warmup = cfg.warmupSeconds ?? 0;
+    if (warmup > 0) await run(warmup);
+    onMeasuring?.();
+    return await run(cfg.seconds);
+  } finally {
+    for (const c of clients) c.close();
+    await new Promise<void>((resolve) => mapperServer.tryShutdown(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
