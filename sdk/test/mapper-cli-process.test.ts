@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingPeer, startMosquitto, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
-
-const skip = missingPeer('mosquitto');
+import { DmiSide, waitFor } from '@edgetwin/sdk/testing';
 
 const BIN = fileURLToPath(new URL('./fixtures/clitest-mapper.mjs', import.meta.url));
 
@@ -18,23 +16,20 @@ function runBin(args: string[]): { child: ChildProcess; output: () => string; ex
   return { child, output: () => out, exited };
 }
 
-describe.skipIf(skip !== undefined)('a mapper bin built on mapperCli', () => {
-  let broker: RunningPeer;
+describe('a mapper bin built on mapperCli', () => {
+  let edge: DmiSide;
   beforeAll(async () => {
-    broker = await startMosquitto();
+    edge = await DmiSide.start({ nodeName: 'cli-node' });
   });
   afterAll(async () => {
-    await broker?.stop();
+    await edge?.stop();
   });
 
-  it('connects with the flags it is given and exits 0 soon after SIGTERM', async () => {
-    const bin = runBin(['--mqtt-url', broker.url, '--node-name', 'cli-node', '--log-level', 'info']);
+  it('registers over DMI with the flags it is given and exits 0 soon after SIGTERM', async () => {
+    const bin = runBin(['--dmi-socket', edge.socketPath, '--node-name', 'cli-node', '--log-level', 'info']);
     try {
-      await waitFor(
-        () => bin.output().includes(`connected to the MQTT broker at ${broker.url}`),
-        30_000,
-        'the mapper to connect',
-      );
+      await waitFor(() => bin.output().includes('registered with edgecore over DMI'), 30_000, 'the mapper to register');
+      expect(edge.registrations).toBe(1);
       expect(bin.output()).toContain('mapper clitest started for node cli-node');
       bin.child.kill('SIGTERM');
       expect(await bin.exited).toBe(0);

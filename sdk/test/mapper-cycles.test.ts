@@ -1,30 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
-import {
-  FakeClock,
-  TwinSide,
-  captureLogs,
-  missingPeer,
-  startMosquitto,
-  waitFor,
-  type RunningPeer,
-} from '@edgetwin/sdk/testing';
+import { DmiSide, FakeClock, captureLogs, waitFor } from '@edgetwin/sdk/testing';
 import { MemoryDevice, memoryMapper, memorySpec } from './helpers/memory-mapper.js';
 
-const skip = missingPeer('mosquitto');
-
-describe.skipIf(skip !== undefined)('mapper runtime cycles (fake clock)', () => {
-  let broker: RunningPeer;
-  let twin: TwinSide;
+describe('mapper runtime cycles (fake clock)', () => {
+  let twin: DmiSide;
   let handle: MapperHandle | undefined;
   let node = 0;
-
-  beforeAll(async () => {
-    broker = await startMosquitto();
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
   afterEach(async () => {
     await handle?.stop();
     handle = undefined;
@@ -33,12 +15,12 @@ describe.skipIf(skip !== undefined)('mapper runtime cycles (fake clock)', () => 
 
   async function start(devices: Map<string, MemoryDevice>, clock: FakeClock) {
     const nodeName = `cycles-${++node}`;
-    twin = await TwinSide.start({ mqttUrl: broker.url, nodeName });
+    twin = await DmiSide.start({ nodeName });
     const logs = captureLogs();
     handle = await runMapper(
       memoryMapper(devices, () => clock),
       {
-        mqttUrl: broker.url,
+        dmiSocket: twin.socketPath,
         nodeName,
         clock,
         logger: logs.logger,

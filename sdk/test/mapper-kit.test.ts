@@ -27,12 +27,20 @@ describe('FakeClock', () => {
 
 describe('mapper command line', () => {
   it('takes flags over EDGETWIN_* environment variables', () => {
-    const opts = parseMapperArgs('memory', ['--mqtt-url', 'mqtt://10.0.0.1:1884', '--log-level', 'debug'], {
-      EDGETWIN_MQTT_URL: 'mqtt://ignored:1',
-      EDGETWIN_NODE_NAME: 'edge-7',
-      EDGETWIN_DATA_DIR: '/var/lib/x',
-    });
+    const opts = parseMapperArgs(
+      'memory',
+      ['--mqtt-url', 'mqtt://10.0.0.1:1884', '--log-level', 'debug', '--dmi-socket', '/run/edge/dmi.sock'],
+      {
+        EDGETWIN_MQTT_URL: 'mqtt://ignored:1',
+        EDGETWIN_DMI_SOCKET: '/ignored.sock',
+        EDGETWIN_MAPPER_SOCKET: '/run/edge/memory.sock',
+        EDGETWIN_NODE_NAME: 'edge-7',
+        EDGETWIN_DATA_DIR: '/var/lib/x',
+      },
+    );
     expect(opts).toEqual({
+      dmiSocket: '/run/edge/dmi.sock',
+      mapperSocket: '/run/edge/memory.sock',
       mqttUrl: 'mqtt://10.0.0.1:1884',
       nodeName: 'edge-7',
       logLevel: 'debug',

@@ -1,24 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
 import { systemClock } from '@edgetwin/sdk/util';
-import { TwinSide, captureLogs, missingPeer, startMosquitto, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
+import { DmiSide, captureLogs, waitFor } from '@edgetwin/sdk/testing';
 import { MemoryDevice, memoryMapper, memorySpec } from './helpers/memory-mapper.js';
 
-const skip = missingPeer('mosquitto');
 const T = 20_000;
 
-describe.skipIf(skip !== undefined)('mapper runtime (real broker, real time)', () => {
-  let broker: RunningPeer;
-  let twin: TwinSide | undefined;
+describe('mapper runtime (DMI over unix sockets, real time)', () => {
+  let twin: DmiSide | undefined;
   let handle: MapperHandle | undefined;
   let node = 0;
 
-  beforeAll(async () => {
-    broker = await startMosquitto();
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
   afterEach(async () => {
     await handle?.stop();
     handle = undefined;
@@ -26,18 +18,18 @@ describe.skipIf(skip !== undefined)('mapper runtime (real broker, real time)', (
     twin = undefined;
   });
 
-  async function start(devices: Map<string, MemoryDevice>, url = broker.url) {
+  async function start(devices: Map<string, MemoryDevice>) {
     const nodeName = `rt-${++node}`;
-    twin = await TwinSide.start({ mqttUrl: url, nodeName });
+    twin = await DmiSide.start({ nodeName });
     const logs = captureLogs();
     handle = await runMapper(
       memoryMapper(devices, () => systemClock),
       {
-        mqttUrl: url,
+        dmiSocket: twin.socketPath,
         nodeName,
         logger: logs.logger,
         backoff: { initialMs: 100, maxMs: 500 },
-        brokerBackoff: { initialMs: 100, maxMs: 500 },
+        dmiBackoff: { initialMs: 100, maxMs: 500 },
       },
     );
     return { nodeName, logs, twin };
@@ -75,18 +67,21 @@ describe.skipIf(skip !== undefined)('mapper runtime (real broker, real time)', (
     expect(handle!.devices()).toEqual([{ id: 'default/gauge', state: 'online' }]);
   }, 60_000);
 
-  it('a device removed from the node by membership/updated stops until it is added again', async () => {
-    const dev = new MemoryDevice({ v: 1 });
+  it('GetDevice answers with the device as the mapper holds it and the twins it last reported', async () => {
+    const dev = new MemoryDevice({ v: 7 });
     const { nodeName, twin } = await start(new Map([['d', dev]]));
-    const ref = { namespace: 'default', name: 'member' };
-    const spec = memorySpec('member', 'd', nodeName, [{ name: 'v', collectCycle: 100 }]);
+    const ref = { namespace: 'default', name: 'asked' };
+    const spec = memorySpec('asked', 'd', nodeName, [{ name: 'v', collectCycle: 100 }]);
     await twin.publishSpec(spec.device, spec.model);
-    await waitFor(() => dev.openSessions === 1 && twin.reported(ref, 'v') === '1', T, 'serving');
-    await twin.removeMember(ref);
-    await waitFor(() => dev.openSessions === 0, T, 'the session closed');
-    expect(handle!.devices()).toEqual([]);
-    await twin.addMember(ref);
-    await waitFor(() => dev.openSessions === 1 && dev.connectAttempts.length === 2, T, 'serving again');
+    await waitFor(() => twin.reported(ref, 'v') === '7', T, 'first report');
+    const res = (await twin.getDevice(ref)) as {
+      device: { name: string; status: { twins: { propertyName: string; reported: { value: string } }[] } };
+    };
+    expect(res.device.name).toBe('asked');
+    expect(res.device.status.twins).toEqual([
+      expect.objectContaining({ propertyName: 'v', reported: expect.objectContaining({ value: '7' }) as unknown }),
+    ]);
+    await expect(twin.getDevice({ namespace: 'default', name: 'nope' })).rejects.toThrow(/not served/);
   }, 60_000);
 
   it('a session that reports itself lost goes offline and is reconnected', async () => {
@@ -132,7 +127,7 @@ describe.skipIf(skip !== undefined)('mapper runtime (real broker, real time)', (
     slow.hanging.add('v');
     const fast = new MemoryDevice({ v: 1 });
     const nodeName = `rt-${++node}`;
-    twin = await TwinSide.start({ mqttUrl: broker.url, nodeName });
+    twin = await DmiSide.start({ nodeName });
     const logs = captureLogs();
     const devices = new Map([
       ['slow', slow],
@@ -141,7 +136,7 @@ describe.skipIf(skip !== undefined)('mapper runtime (real broker, real time)', (
     handle = await runMapper(
       memoryMapper(devices, () => systemClock),
       {
-        mqttUrl: broker.url,
+        dmiSocket: twin.socketPath,
         nodeName,
         logger: logs.logger,
         callTimeoutMs: 300,
@@ -210,23 +205,35 @@ describe.skipIf(skip !== undefined)('mapper runtime (real broker, real time)', (
     expect(dev.writes.at(-1)).toEqual({ key: 'sp', value: 12 });
   }, 60_000);
 
-  it('reconnects to a restarted broker, resubscribes, and keeps reporting and taking deltas', async () => {
-    const port = broker.port;
+  it('registers again after edgecore restarts, and keeps reporting and taking desired values', async () => {
     const dev = new MemoryDevice({ sp: 1 });
     const { nodeName, twin } = await start(new Map([['d', dev]]));
     const ref = { namespace: 'default', name: 'survivor' };
     const spec = memorySpec('survivor', 'd', nodeName, [{ name: 'sp', collectCycle: 100 }]);
     await twin.publishSpec(spec.device, spec.model);
     await waitFor(() => twin.reported(ref, 'sp') === '1', T, 'first report');
+    expect(twin.registrations).toBe(1);
 
-    await broker.stop();
-    await waitFor(() => !handle!.connected(), T, 'the mapper to notice the broker is gone');
-    dev.set('sp', 2); // changes while the broker is down are reported after it is back
-    broker = await startMosquitto({ port });
-    await waitFor(() => handle!.connected(), T, 'the mapper to reconnect');
-    await waitFor(() => twin.reported(ref, 'sp') === '2', T, 'the change made during the outage');
-    await twin.setDesired(ref, 'sp', '3'); // needs the delta subscription to be back
-    await waitFor(() => twin.reported(ref, 'sp') === '3' && dev.values.get('sp') === 3, T, 'delta after the restart');
+    await twin.restart();
+    await waitFor(() => twin.registrations === 2, T, 'the mapper to register again');
+    dev.set('sp', 2);
+    await waitFor(() => twin.reported(ref, 'sp') === '2', T, 'a report after the restart');
+    await twin.setDesired(ref, 'sp', '3'); // UpdateDevice on the mapper's socket again
+    await waitFor(() => twin.reported(ref, 'sp') === '3' && dev.values.get('sp') === 3, T, 'desired after the restart');
+    expect(dev.connectAttempts).toHaveLength(1); // the same spec again: the device session was kept
+  }, 60_000);
+
+  it('typed values the $hw MQTT value pattern forbids reach the twin over DMI (a STRING with a space, non-ASCII)', async () => {
+    const dev = new MemoryDevice({ label: 'a b' });
+    const { nodeName, twin, logs } = await start(new Map([['d', dev]]));
+    const ref = { namespace: 'default', name: 'texts' };
+    const spec = memorySpec('texts', 'd', nodeName, [{ name: 'label', type: 'STRING', collectCycle: 100 }]);
+    await twin.publishSpec(spec.device, spec.model);
+    await waitFor(() => twin.reported(ref, 'label') === 'a b', T, 'the STRING "a b"');
+    dev.set('label', 'Grüße, 温度 25 °C');
+    await waitFor(() => twin.reported(ref, 'label') === 'Grüße, 温度 25 °C', T, 'non-ASCII text');
+    expect(twin.rejected).toEqual([]);
+    expect(logs.find('cannot travel')).toEqual([]);
   }, 60_000);
 
   it('an invalid spec message is refused with a clear error and marks the device unhealthy', async () => {

@@ -40,6 +40,7 @@ const starts = (dir: string) => {
 /** A supervisor for one scripted mapper of protocol "modbus", logging its starts in `dir`. */
 function supervise(dir: string, behaviour: 'crash' | 'run', nodeName = 'n', nodeFlags?: string[]): MapperSupervisor {
   supervisor = new MapperSupervisor({
+    dmiSocket: '/nonexistent/dmi.sock',
     logger,
     mqttUrl: 'mqtt://127.0.0.1:1',
     nodeName,
@@ -59,7 +60,7 @@ describe('the mapper supervisor', () => {
     expect(findMapperCommand('carrier-pigeon')).toBeUndefined();
   });
 
-  it('starts one process per protocol with the broker, node and data dir, and stops it on shutdown', async () => {
+  it('starts one process per protocol with edgecore’s DMI socket, its own socket, the broker, node and data dir, and stops it on shutdown', async () => {
     const dir = tempDir('supervisor');
     supervisor = supervise(dir, 'run', 'edge-9');
     supervisor.setProtocols(['modbus']);
@@ -67,6 +68,10 @@ describe('the mapper supervisor', () => {
     await running(dir);
     const [first] = starts(dir);
     expect(first!.args).toEqual([
+      '--dmi-socket',
+      '/nonexistent/dmi.sock',
+      '--mapper-socket',
+      join(dir, 'mappers', 'modbus', 'dmi-mapper.sock'),
       '--mqtt-url',
       'mqtt://127.0.0.1:1',
       '--node-name',
@@ -95,7 +100,7 @@ describe('the mapper supervisor', () => {
     await waitFor(() => starts(dir).length >= 2, 10_000, 'a restart');
     for (const start of starts(dir)) {
       expect(start.execArgv).toEqual(['--max-old-space-size=48', '--max-semi-space-size=1']);
-      expect(start.args[0]).toBe('--mqtt-url');
+      expect(start.args[0]).toBe('--dmi-socket');
       // The old generation's limit took effect: well under node's default of 2 GB and more.
       expect(start.heapLimit).toBeLessThan(64 * 1024 * 1024);
     }
@@ -118,6 +123,7 @@ describe('the mapper supervisor', () => {
     const crashing = tempDir('supervisor');
     const steady = tempDir('supervisor');
     supervisor = new MapperSupervisor({
+      dmiSocket: '/nonexistent/dmi.sock',
       logger,
       mqttUrl: 'mqtt://127.0.0.1:1',
       nodeName: 'n',

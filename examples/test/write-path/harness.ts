@@ -1,7 +1,7 @@
 /**
- * The write path end to end, in one process: edgecore (embedded broker, twin, HTTP API, devices
- * from a YAML directory) and a protocol mapper run with `runMapper` against a real device peer
- * the test starts. Tests PATCH desired values over HTTP and read the twin as a user does.
+ * The write path end to end, in one process: edgecore (embedded broker, twin, HTTP API, DMI
+ * server, devices from a YAML directory) and a protocol mapper run with `runMapper`, registered
+ * with edgecore over DMI, against a real device peer the test starts. Tests PATCH desired values over HTTP and read the twin as a user does.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,6 +63,7 @@ export async function startWritePath<PS extends TSchema, VS extends TSchema>(opt
   });
   await core.start();
   const mapper = await runMapper(opts.definition, {
+    dmiSocket: join(dir, 'data', 'dmi', 'dmi.sock'), // edgecore's default: <dataDir>/dmi/dmi.sock
     mqttUrl: core.mqttUrl,
     nodeName: NODE,
     logger,

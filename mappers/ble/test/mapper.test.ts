@@ -1,14 +1,15 @@
 /**
- * The BLE mapper under the sdk runtime (`runMapper`) against Debian's Mosquitto: specs come in as
- * retained messages, values go out as KubeEdge `$hw` twin updates, deltas come back as writes.
- * Peripherals are simulated behind the real noble library.
+ * The BLE mapper under the sdk runtime (`runMapper`) against the sdk's DMI side (edgecore's
+ * DeviceManagerService): devices arrive with RegisterDevice, values go out as ReportDeviceStatus,
+ * desired values come back with UpdateDevice as writes. Peripherals are simulated behind the real
+ * noble library.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
-import { TwinSide, missingPeer, startMosquitto, stopProcess, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
+import { DmiSide, stopProcess, waitFor } from '@edgetwin/sdk/testing';
 import { createBleMapper } from '@edgetwin/mapper-ble';
 import {
   DEMO,
@@ -20,69 +21,17 @@ import {
 } from '@edgetwin/mapper-ble/sim';
 import { loadExamples } from './helpers.js';
 
-const skip = missingPeer('mosquitto', 'mosquitto_pub', 'mosquitto_sub');
 const NODE = 'edge-ble';
 
-let broker: RunningPeer;
-/** The edgecore side of the `$hw` protocol (answers results, sends deltas), from the sdk testing kit. */
-let twin: TwinSide;
+/** The edgecore side of DMI (registration, device calls, reports), from the sdk testing kit. */
+let twin: DmiSide;
 let world: SimWorld;
 let demo: DemoPeripherals;
 let mapper: MapperHandle | undefined;
-let watcher: ChildProcess | undefined;
-let messages: { topic: string; payload: Record<string, unknown> }[] = [];
 
-function pub(topic: string, payload: unknown, retain = false): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const args = ['-h', '127.0.0.1', '-p', String(broker.port), '-q', '1', '-t', topic, '-m', JSON.stringify(payload)];
-    if (retain) args.push('-r');
-    const p = spawn('mosquitto_pub', args, { stdio: 'ignore' });
-    p.once('error', reject);
-    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mosquitto_pub exited ${code}`))));
-  });
-}
-
-/** Watches every `$hw` message with Debian's mosquitto_sub (an independent client). */
-async function watch(): Promise<void> {
-  messages = [];
-  watcher = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-v', '-t', '$hw/events/#'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  let buf = '';
-  watcher.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString('utf8');
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      const sp = line.indexOf(' ');
-      try {
-        messages.push({ topic: line.slice(0, sp), payload: JSON.parse(line.slice(sp + 1)) as Record<string, unknown> });
-      } catch {
-        // not JSON: not ours
-      }
-    }
-  });
-  // mosquitto_sub has no "subscribed" signal: publish a probe until it shows up.
-  await waitFor(
-    async () => {
-      await pub('$hw/events/probe', { probe: true });
-      return messages.some((m) => m.topic === '$hw/events/probe');
-    },
-    10_000,
-    'mosquitto_sub to subscribe',
-  );
-}
-
-/** Reported values of `property` of device `name`, from twin/update messages. */
+/** Reported values of `property` of device `name`, oldest first. */
 function reported(name: string, property: string): string[] {
-  return messages
-    .filter((m) => m.topic === `$hw/events/device/default/${name}/twin/update`)
-    .flatMap((m) => {
-      const twin = m.payload.twin as Record<string, { actual?: { value?: string } }> | undefined;
-      const v = twin?.[property]?.actual?.value;
-      return v === undefined ? [] : [v];
-    });
+  return twin.updates({ namespace: 'default', name }).flatMap((u) => (u[property] === undefined ? [] : [u[property]]));
 }
 
 async function publishSpecs(names: string[]): Promise<void> {
@@ -101,7 +50,7 @@ async function startMapper(adapter: 'poweredOn' | 'poweredOff' = 'poweredOn'): P
   demo = addDemoPeripherals(world);
   runSensor(world, demo.sensor, 100);
   mapper = await runMapper(createBleMapper({ bindings: new SimBindings(world), adapterTimeoutMs: 500 }), {
-    mqttUrl: broker.url,
+    dmiSocket: twin.socketPath,
     nodeName: NODE,
     logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
     backoff: { initialMs: 100, maxMs: 500 },
@@ -112,31 +61,18 @@ async function startMapper(adapter: 'poweredOn' | 'poweredOff' = 'poweredOn'): P
 
 const state = (id: string) => mapper?.devices().find((d) => d.id === id);
 
-describe.skipIf(skip)('BLE mapper process behaviour (runMapper + Mosquitto)', () => {
-  beforeAll(async () => {
-    broker = await startMosquitto();
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
+describe('BLE mapper process behaviour (runMapper over DMI)', () => {
   beforeEach(async () => {
-    twin = await TwinSide.start({ mqttUrl: broker.url, nodeName: NODE });
+    twin = await DmiSide.start({ nodeName: NODE });
   });
   afterEach(async () => {
     await mapper?.stop();
     mapper = undefined;
-    if (watcher) await stopProcess(watcher);
-    watcher = undefined;
     await world.stop();
-    // Clear the retained specs so the next test starts empty.
-    for (const name of ['ble-env-sensor-1', 'ble-light-1', 'ble-thermometer-1']) {
-      await twin.removeSpec({ namespace: 'default', name });
-    }
     await twin.stop();
   });
 
-  it('reports notified sensor values as $hw twin updates and a delta switches the light on', async () => {
-    await watch();
+  it('reports notified sensor values over DMI and a desired value switches the light on', async () => {
     await startMapper();
     await publishSpecs(['ble-env-sensor-1', 'ble-light-1', 'ble-thermometer-1']);
     await waitFor(() => reported('ble-env-sensor-1', 'temperature').length >= 2, 20_000, 'reported temperatures');
@@ -154,7 +90,6 @@ describe.skipIf(skip)('BLE mapper process behaviour (runMapper + Mosquitto)', ()
   });
 
   it('a dropped link reconnects and re-subscribes without restarting the mapper', async () => {
-    await watch();
     await startMapper();
     await publishSpecs(['ble-env-sensor-1']);
     const id = 'default/ble-env-sensor-1';
@@ -187,13 +122,13 @@ describe.skipIf(skip)('BLE mapper process behaviour (runMapper + Mosquitto)', ()
   });
 
   it('the edgetwin-mapper-bluetooth process serves the simulated peripherals with EDGETWIN_BLE_BINDINGS=sim', async () => {
-    await watch();
     world = new SimWorld(); // nothing in this process uses it; afterEach stops it
     const bin = fileURLToPath(new URL('../bin/edgetwin-mapper-bluetooth.js', import.meta.url));
-    const child = spawn(process.execPath, [bin, '--mqtt-url', broker.url, '--node-name', NODE, '--log-level', 'warn'], {
-      env: { ...process.env, EDGETWIN_BLE_BINDINGS: 'sim' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, '--dmi-socket', twin.socketPath, '--node-name', NODE, '--log-level', 'warn'],
+      { env: { ...process.env, EDGETWIN_BLE_BINDINGS: 'sim' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     try {

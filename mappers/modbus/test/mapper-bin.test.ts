@@ -1,28 +1,25 @@
 /**
- * The `edgetwin-mapper-modbus` command end to end: Mosquitto, a minimal twin side publishing a
+ * The `edgetwin-mapper-modbus` command end to end: a minimal edgecore DMI side handing it a
  * KubeEdge-style Device and DeviceModel, the simulator as the device, and the mapper as a process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { missingPeer, startMosquitto, stopProcess, TwinSide, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
+import { DmiSide, stopProcess, waitFor } from '@edgetwin/sdk/testing';
 import type { Device, DeviceModel } from '@edgetwin/sdk';
 import { startModbusSimulator, type ModbusSimulator } from '@edgetwin/mapper-modbus/sim';
 
 const BIN = fileURLToPath(new URL('../dist/src/bin.js', import.meta.url));
-const skip = missingPeer('mosquitto');
 
-describe.skipIf(skip)('edgetwin-mapper-modbus command', () => {
-  let broker: RunningPeer;
-  let twin: TwinSide;
+describe('edgetwin-mapper-modbus command', () => {
+  let twin: DmiSide;
   let sim: ModbusSimulator;
   let mapper: ChildProcess;
   let stderr = '';
   const ref = { namespace: 'default', name: 'boiler' };
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    twin = await TwinSide.start({ mqttUrl: broker.url, nodeName: 'edge-1' });
+    twin = await DmiSide.start({ nodeName: 'edge-1' });
     sim = await startModbusSimulator({
       slaves: [
         {
@@ -86,9 +83,11 @@ describe.skipIf(skip)('edgetwin-mapper-modbus command', () => {
       },
     };
     await twin.publishSpec(device, model);
-    mapper = spawn(process.execPath, [BIN, '--mqtt-url', broker.url, '--node-name', 'edge-1', '--log-level', 'warn'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    mapper = spawn(
+      process.execPath,
+      [BIN, '--dmi-socket', twin.socketPath, '--node-name', 'edge-1', '--log-level', 'warn'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     mapper.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   }, 60_000);
 
@@ -96,7 +95,6 @@ describe.skipIf(skip)('edgetwin-mapper-modbus command', () => {
     if (mapper) await stopProcess(mapper);
     await twin?.stop();
     await sim?.stop();
-    await broker?.stop();
   });
 
   it('reports the Modbus values of a KubeEdge-style device and writes a desired value to the device', async () => {

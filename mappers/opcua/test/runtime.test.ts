@@ -1,25 +1,23 @@
 /**
- * The mapper as it runs in production: `runMapper(opcuaMapper)` on Debian's Mosquitto, fed a
- * retained spec, against the simulator over SignAndEncrypt, with the sdk's TwinSide playing
- * edgecore (answers `$hw` requests, sends deltas, records what the mapper reported).
+ * The mapper as it runs in production: `runMapper(opcuaMapper)` registered over DMI, against the
+ * simulator over SignAndEncrypt, with the sdk's DmiSide playing edgecore (hands it the device,
+ * sends desired values with UpdateDevice, records what the mapper reported).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { type Device, type DeviceModel } from '@edgetwin/sdk';
 import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
-import { missingPeer, startMosquitto, TwinSide, waitFor, type RunningPeer } from '@edgetwin/sdk/testing';
+import { DmiSide, waitFor } from '@edgetwin/sdk/testing';
 import { defaultPkiDir, opcuaMapper } from '@edgetwin/mapper-opcua';
 import { plantNodes, startOpcuaSimulator, type OpcuaSimulator } from '@edgetwin/mapper-opcua/sim';
 import { tempDir, trustServer } from './helpers.js';
 
-const skip = missingPeer('mosquitto');
 const NODE = 'edge-opcua';
 const ref = { namespace: 'default', name: 'tank-1' };
 
-let broker: RunningPeer;
 let sim: OpcuaSimulator;
 let mapper: MapperHandle | undefined;
-let twin: TwinSide;
+let twin: DmiSide;
 const simPki = tempDir('runtime-sim');
 const dataDir = tempDir('runtime');
 
@@ -72,16 +70,15 @@ function spec(url: string): { device: Device; model: DeviceModel } {
   };
 }
 
-describe.skipIf(skip)('runMapper(opcuaMapper)', { timeout: 60_000 }, () => {
+describe('runMapper(opcuaMapper)', { timeout: 60_000 }, () => {
   beforeAll(async () => {
-    broker = await startMosquitto();
     sim = await startOpcuaSimulator({ tickMs: 100, pkiDir: simPki });
     await trustServer(sim, defaultPkiDir(dataDir));
-    twin = await TwinSide.start({ mqttUrl: broker.url, nodeName: NODE });
+    twin = await DmiSide.start({ nodeName: NODE });
     const { device, model } = spec(sim.url);
     await twin.publishSpec(device, model);
     mapper = await runMapper(opcuaMapper, {
-      mqttUrl: broker.url,
+      dmiSocket: twin.socketPath,
       nodeName: NODE,
       dataDir,
       logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
@@ -93,7 +90,6 @@ describe.skipIf(skip)('runMapper(opcuaMapper)', { timeout: 60_000 }, () => {
     await mapper?.stop();
     await twin?.stop();
     await sim?.stop();
-    await broker?.stop();
   });
 
   const values = (p: string) => twin.updates(ref).flatMap((u) => (u[p] === undefined ? [] : [u[p]]));

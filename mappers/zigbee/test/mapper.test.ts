@@ -1,6 +1,7 @@
 /**
- * The ZigBee mapper run by the sdk runtime against Mosquitto, a minimal edgecore twin side and the
- * ZNP emulator: pairing over MQTT, reports into the twin, desired values as commands, undeclared
+ * The ZigBee mapper run by the sdk runtime against the sdk's DMI side (edgecore's part of DMI),
+ * Mosquitto (the driver's own topics) and the ZNP emulator: pairing over MQTT, reports into the
+ * twin over DMI, desired values (UpdateDevice) as commands, undeclared
  * devices listed, and the coordinator lost and found again without a process restart.
  */
 import { execFile } from 'node:child_process';
@@ -15,7 +16,7 @@ import {
   captureLogs,
   missingPeer,
   startMosquitto,
-  TwinSide,
+  DmiSide,
   waitFor,
   type CapturedLogs,
   type RunningPeer,
@@ -39,7 +40,7 @@ const skip = missingPeer('mosquitto');
 
 describe.skipIf(skip !== undefined)('zigbee mapper with the ZNP emulator', () => {
   let broker: RunningPeer;
-  let twin: TwinSide;
+  let twin: DmiSide;
   let emu: ZnpEmulator;
   let handle: MapperHandle | undefined;
   let logs: CapturedLogs;
@@ -49,7 +50,7 @@ describe.skipIf(skip !== undefined)('zigbee mapper with the ZNP emulator', () =>
 
   beforeAll(async () => {
     broker = await startMosquitto();
-    twin = await TwinSide.start({ mqttUrl: broker.url, nodeName: NODE });
+    twin = await DmiSide.start({ nodeName: NODE });
     emu = await startZnpEmulator({
       reportIntervalMs: 400,
       joinDelayMs: 100,
@@ -66,6 +67,7 @@ describe.skipIf(skip !== undefined)('zigbee mapper with the ZNP emulator', () =>
     logs = captureLogs('debug');
     dataDir = mkdtempSync(join(tmpdir(), 'edgetwin-zigbee-mapper-'));
     handle = await runMapper(zigbeeMapper(), {
+      dmiSocket: twin.socketPath,
       mqttUrl: broker.url,
       nodeName: NODE,
       dataDir,

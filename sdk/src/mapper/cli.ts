@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TSchema } from '@sinclair/typebox';
 import type { Level } from 'pino';
@@ -16,11 +17,19 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export function mapperUsage(protocol: string): string {
   return `Usage: edgetwin-mapper-${protocol} [options]
 
-Runs the EdgeTwin ${protocol} mapper: serves the ${protocol} devices that edgecore assigns to this
-node (retained specs on edgetwin/v1/nodes/{node}/devices/#) and reports them over $hw/events/...
+Runs the EdgeTwin ${protocol} mapper: registers with edgecore over KubeEdge's DMI (gRPC v1beta1 on
+unix sockets), serves the ${protocol} devices edgecore assigns to this node and reports their twins
+and states over DMI.
 
 Options:
-  --mqtt-url URL     edge MQTT broker (env EDGETWIN_MQTT_URL, default mqtt://127.0.0.1:1883)
+  --dmi-socket PATH  edgecore's DMI socket (env EDGETWIN_DMI_SOCKET, default
+                     ./.data/edgecore/dmi/dmi.sock, edgecore's default; KubeEdge's is
+                     /etc/kubeedge/dmi.sock)
+  --mapper-socket PATH
+                     this mapper's own DMI socket (env EDGETWIN_MAPPER_SOCKET, default:
+                     dmi-mapper.sock in the data dir)
+  --mqtt-url URL     edge MQTT broker, only for drivers with topics of their own (ZigBee
+                     permit-join) (env EDGETWIN_MQTT_URL, default mqtt://127.0.0.1:1883)
   --mqtt-username U  broker user name (env EDGETWIN_MQTT_USERNAME; edgecore sets it)
   --mqtt-password-file FILE
                      file holding the broker password (env EDGETWIN_MQTT_PASSWORD_FILE;
@@ -44,6 +53,8 @@ export function parseMapperArgs(
     ({ values } = parseArgs({
       args: [...argv],
       options: {
+        'dmi-socket': { type: 'string' },
+        'mapper-socket': { type: 'string' },
         'mqtt-url': { type: 'string' },
         'mqtt-username': { type: 'string' },
         'mqtt-password-file': { type: 'string' },
@@ -84,7 +95,10 @@ export function parseMapperArgs(
   const username = values['mqtt-username'] ?? env.EDGETWIN_MQTT_USERNAME;
   const passwordFile = values['mqtt-password-file'] ?? env.EDGETWIN_MQTT_PASSWORD_FILE;
   const caFile = values['mqtt-ca'] ?? env.EDGETWIN_MQTT_CA;
+  const mapperSocket = values['mapper-socket'] ?? env.EDGETWIN_MAPPER_SOCKET;
   return {
+    dmiSocket: resolve(values['dmi-socket'] ?? env.EDGETWIN_DMI_SOCKET ?? '.data/edgecore/dmi/dmi.sock'),
+    ...(mapperSocket === undefined ? {} : { mapperSocket: resolve(mapperSocket) }),
     mqttUrl,
     ...(username === undefined ? {} : { mqttUsername: username }),
     ...(passwordFile === undefined ? {} : { mqttPassword: readSecret(passwordFile, '--mqtt-password-file') }),

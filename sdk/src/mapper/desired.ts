@@ -1,18 +1,18 @@
 /**
- * Desired values: deltas from edgecore and, when a session starts, the desired values edgecore
- * already holds (twin/get). Each desired version is handled once: refused when it does not fit
+ * Desired values, as edgecore sends them in the DMI Device (RegisterDevice, UpdateDevice): applied
+ * when they change and, when a session starts, those not yet handled. Each desired version is
+ * handled once (edgecore's `version` metadata; a version whose write already has an outcome,
+ * `status` metadata, is not written again, e.g. after a mapper restart): refused when it does not fit
  * the property (ReadOnly, out of range), reported applied when the device already holds it, or
  * written with bounded retries (write-attempt.ts). Its outcome (applied with the value read
  * back, or failed with the device's code) goes to edgecore with the reported value.
  */
 import type { Logger } from 'pino';
 import { errorMessage, isEdgeTwinError } from '../errors.js';
-import type { HwMsgTwin } from '../hw/messages.js';
+import type { DmiDesired } from '../dmi/convert.js';
 import { validateDesired, valuesEqual, type TwinValue } from '../schema/values.js';
 import { clip, WRITE_REASON_MAX } from '../schema/write-status.js';
 import type { Clock } from '../util/clock.js';
-import { callWithTimeout } from './call.js';
-import type { HwClient } from './hw-client.js';
 import type { ReadResults } from './poller.js';
 import type { Reporter } from './reporter.js';
 import type { DeviceSession, MapperDevice, MapperProperty } from './types.js';
@@ -30,7 +30,6 @@ export interface DesiredWriterOptions {
   clock: Clock;
   callTimeoutMs: number;
   reporter: Reporter;
-  hw: HwClient;
   session(): DeviceSession<unknown> | undefined;
   readOne(p: MapperProperty<unknown>): Promise<ReadResults> | undefined;
   onProblem(message: string): void;
@@ -47,8 +46,10 @@ export class DesiredWriter {
   private readonly current = new Map<string, TwinValue>();
   /** Per property, the desired value (version) already handled: it is not written again. */
   private readonly done = new Map<string, string>();
-  /** Deltas that arrived while the device was disconnected. */
+  /** Desired values that arrived while the device was disconnected. */
   private readonly waiting = new Map<string, Wanted>();
+  /** The desired values edgecore holds, as last sent (applied when a session starts). */
+  private latest = new Map<string, DmiDesired>();
 
   constructor(private readonly opts: DesiredWriterOptions) {}
 
@@ -56,43 +57,35 @@ export class DesiredWriter {
     this.current.set(property, value);
   }
 
-  /** A delta from edgecore; `twin` (the delta message's twins) gives the desired versions. */
-  apply(delta: Record<string, unknown>, twin: Record<string, HwMsgTwin> = {}): void {
+  /**
+   * The desired values of the device as edgecore sent them (RegisterDevice or UpdateDevice):
+   * those that changed since the last message are applied; all are kept for the next session.
+   */
+  set(desired: ReadonlyMap<string, DmiDesired>, connected: boolean): void {
+    const before = this.latest;
+    this.latest = new Map(desired);
+    if (!connected) return; // applied by connected()
     const wanted = new Map<string, Wanted>();
-    for (const [name, raw] of Object.entries(delta)) wanted.set(name, { raw, version: versionOf(twin[name]) });
+    for (const [name, d] of desired) {
+      const old = before.get(name);
+      if (old && old.value === d.value && old.version === d.version) continue;
+      if (d.status) continue; // that version was already written (or refused)
+      wanted.set(name, { raw: d.value, version: d.version });
+    }
+    if (wanted.size === 0) return;
     this.chain = this.chain.then(() => this.write(wanted)).catch((err) => this.failed(err));
   }
 
-  /** A session started: apply what edgecore holds as desired (and deltas that came meanwhile). */
+  /** A session started: apply the desired values not handled yet (and those that came meanwhile). */
   connected(): void {
     this.chain = this.chain
       .then(async () => {
         const wanted = new Map(this.waiting);
         this.waiting.clear();
-        try {
-          const twin = await callWithTimeout(() => this.opts.hw.twinGet(this.opts.device), {
-            timeoutMs: this.opts.callTimeoutMs,
-            clock: this.opts.clock,
-            signal: this.opts.signal,
-            what: `twin/get of device ${this.opts.device.id}`,
-          });
-          for (const p of this.opts.device.properties) {
-            const t = twin[p.name];
-            const expected = t?.expected?.value;
-            if (expected === undefined || expected === '' || wanted.has(p.name)) continue;
-            if (p.model.accessMode === 'ReadOnly') continue; // twin/get holds no request to refuse
-            const version = versionOf(t);
-            const od = t?.observed_desired;
-            // Already applied or refused (e.g. before a mapper restart): written once means once.
-            if (od && (od.metadata.version !== undefined ? od.metadata.version === version : od.value === expected))
-              continue;
-            wanted.set(p.name, { raw: expected, version });
-          }
-        } catch (err) {
-          this.opts.logger.warn(
-            { err: errorMessage(err) },
-            `could not get the twin of device ${this.opts.device.id} to apply desired values already set: ${errorMessage(err)}`,
-          );
+        for (const p of this.opts.device.properties) {
+          const d = this.latest.get(p.name);
+          if (!d || wanted.has(p.name) || d.status) continue; // handled once means once
+          wanted.set(p.name, { raw: d.value, version: d.version });
         }
         if (wanted.size > 0) await this.write(wanted);
       })
@@ -228,9 +221,4 @@ export class DesiredWriter {
     });
     await this.opts.reporter.flush([prop.name]);
   }
-}
-
-function versionOf(t: HwMsgTwin | undefined): number | undefined {
-  const v = t?.expected_version?.edge;
-  return typeof v === 'number' && v > 0 ? v : undefined;
 }

@@ -6,15 +6,15 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import type { HwMsgTwin } from '../hw/messages.js';
+import type { DmiDesired } from '../dmi/convert.js';
+import type { PbTwin } from '../dmi/messages.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { sleep, type Clock } from '../util/clock.js';
 import { RepeatedLog } from '../util/repeated-log.js';
 import { callWithTimeout, deferred } from './call.js';
 import { DesiredWriter } from './desired.js';
-import type { DeviceState, HwClient } from './hw-client.js';
 import { Poller, type ReadResults } from './poller.js';
-import { Reporter } from './reporter.js';
+import { Reporter, type TwinChannel } from './reporter.js';
 import {
   lostStateOf,
   type DeviceSession,
@@ -25,10 +25,14 @@ import {
   type SessionHooks,
 } from './types.js';
 
+export type DeviceState = 'online' | 'offline' | 'unhealthy';
+
 export interface DeviceWorkerOptions {
   device: MapperDevice<unknown, unknown>;
   driver: MapperDriver<unknown, unknown>;
-  hw: HwClient;
+  channel: TwinChannel;
+  /** The desired values edgecore sent with the device. */
+  desired: ReadonlyMap<string, DmiDesired>;
   clock: Clock;
   logger: Logger;
   callTimeoutMs: number;
@@ -55,19 +59,19 @@ export class DeviceWorker {
     this.log = opts.logger.child({ device: this.id });
     this.repeated = new RepeatedLog(this.log, { clock: opts.clock });
     this.backoff = new Backoff({ initialMs: 500, maxMs: 30_000, ...opts.backoff });
-    this.reporter = new Reporter(opts.device, opts.hw, opts.clock, this.log);
+    this.reporter = new Reporter(opts.device, opts.channel, opts.clock, this.log);
     this.desired = new DesiredWriter({
       device: opts.device,
       logger: this.log,
       clock: opts.clock,
       callTimeoutMs: opts.callTimeoutMs,
       reporter: this.reporter,
-      hw: opts.hw,
       session: () => this.session,
       readOne: (p) => this.poller?.readOnce([p]),
       onProblem: (msg) => this.problem(msg),
       signal: this.ac.signal,
     });
+    this.desired.set(opts.desired, false);
   }
 
   start(): void {
@@ -86,13 +90,18 @@ export class DeviceWorker {
     };
   }
 
-  /** A delta from edgecore: `{property: "value"}`, and the message's twins (desired versions). */
-  onDelta(delta: Record<string, unknown>, twin?: Record<string, HwMsgTwin>): void {
-    this.desired.apply(delta, twin);
+  /** The device's desired values as edgecore sent them again (UpdateDevice with the same spec). */
+  onDesired(desired: ReadonlyMap<string, DmiDesired>): void {
+    this.desired.set(desired, this.session !== undefined);
   }
 
-  /** The broker link came back: send the state again if it was not delivered. */
-  onBrokerConnected(): void {
+  /** The twins last reported (DMI GetDevice). */
+  reportedTwins(): PbTwin[] {
+    return this.reporter.reportedTwins();
+  }
+
+  /** The channel to edgecore came back: send the state again if it was not delivered. */
+  onEdgecoreConnected(): void {
     if (!this.stateSent && this.state) this.sendState(this.state);
   }
 
@@ -261,7 +270,7 @@ export class DeviceWorker {
 
   private sendState(state: DeviceState): void {
     this.stateSent = false;
-    this.opts.hw.publishState(this.opts.device, state).then(
+    this.opts.channel.reportState(this.opts.device, state).then(
       () => {
         if (this.state === state) this.stateSent = true;
       },
@@ -280,7 +289,7 @@ export class DeviceWorker {
     await this.reporter.stop();
     if (opts.publishOffline && this.state !== 'offline') {
       this.state = 'offline';
-      await this.opts.hw.publishState(this.opts.device, 'offline').catch(() => undefined);
+      await this.opts.channel.reportState(this.opts.device, 'offline').catch(() => undefined);
     }
   }
 }

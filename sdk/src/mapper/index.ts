@@ -3,6 +3,5 @@ export * from './types.js';
 export { runMapper, type RunMapperOptions, type MapperHandle, type MapperDeviceStatus } from './runtime.js';
 export { mapperCli, parseMapperArgs, mapperUsage } from './cli.js';
 export { toMapperDevice, DEFAULT_COLLECT_CYCLE_MS, MAX_CYCLE_MS } from './device-config.js';
-export { MapperSpecMessageSchema } from './spec-registry.js';
-export type { DeviceState } from './hw-client.js';
+export type { DeviceState } from './device-worker.js';
 export { callWithTimeout, type CallOptions } from './call.js';

@@ -1,17 +1,24 @@
 /**
  * Reporting: values offered by reads and pushes are kept per property (latest wins) and sent as
- * one `$hw` twin/update per report cycle group, only when they changed since the last report.
+ * one DMI ReportDeviceStatus per report cycle group, only when they changed since the last report.
  * Sends are serialized; report cycles that come while a send is in flight share one queued send,
  * so slow answers coalesce instead of piling up. A write outcome (`outcome`) travels in the same
- * twin/update as the value read back, as the property's `observed_desired`.
+ * report as the value read back, as the twin's `observedDesired` (EdgeTwin metadata: status,
+ * version, code, reason). DMI carries any string, so every typed value reaches the twin (a STRING
+ * "a b" or non-ASCII text, which KubeEdge's `$hw` MQTT value pattern forbids).
  */
 import type { Logger } from 'pino';
+import type { PbTwin, PbTwinProperty } from '../dmi/messages.js';
 import { errorMessage } from '../errors.js';
-import { TWIN_VALUE_PATTERN, type HwMsgTwin, type HwObservedDesired } from '../hw/messages.js';
 import { formatValue, valuesEqual, wireTypeOf, type TwinValue } from '../schema/values.js';
 import type { Clock, ClockTimer } from '../util/clock.js';
-import type { HwClient } from './hw-client.js';
 import type { MapperDevice, Reading } from './types.js';
+
+/** Where reports go: edgecore's DeviceManagerService (DmiChannel). */
+export interface TwinChannel {
+  reportStatus(ref: { namespace: string; name: string }, twins: PbTwin[]): Promise<void>;
+  reportState(ref: { namespace: string; name: string }, state: string): Promise<void>;
+}
 
 /** The outcome of writing a desired value, for `Reporter.outcome`. */
 export interface DesiredOutcome {
@@ -32,7 +39,7 @@ interface PendingValue {
 
 export class Reporter {
   private readonly pending = new Map<string, PendingValue>();
-  private readonly outcomes = new Map<string, HwObservedDesired>();
+  private readonly outcomes = new Map<string, PbTwinProperty>();
   private readonly last = new Map<string, TwinValue>();
   private readonly lastQuality = new Map<string, string | undefined>();
   private readonly timers = new Set<ClockTimer>();
@@ -42,7 +49,7 @@ export class Reporter {
 
   constructor(
     private readonly device: MapperDevice<unknown, unknown>,
-    private readonly hw: HwClient,
+    private readonly channel: TwinChannel,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {}
@@ -66,8 +73,8 @@ export class Reporter {
 
   /** A write outcome, sent with the next report of `property` (call `flush` to send it now). */
   outcome(property: string, o: DesiredOutcome): void {
-    const metadata: HwObservedDesired['metadata'] = { status: o.status, timestamp: this.clock.now() };
-    if (o.version !== undefined) metadata.version = o.version;
+    const metadata: Record<string, string> = { status: o.status, timestamp: String(this.clock.now()) };
+    if (o.version !== undefined) metadata.version = String(o.version);
     if (o.code !== undefined) metadata.code = o.code;
     if (o.reason !== undefined) metadata.reason = o.reason;
     this.outcomes.set(property, { value: formatValue(o.value).slice(0, 512), metadata });
@@ -113,39 +120,27 @@ export class Reporter {
     if (this.stopped) return;
     const taken = new Map<string, PendingValue>();
     for (const [name, v] of this.pending) if (!names || names.includes(name)) taken.set(name, v);
-    const outcomes = new Map<string, HwObservedDesired>();
+    const outcomes = new Map<string, PbTwinProperty>();
     for (const [name, o] of this.outcomes) if (!names || names.includes(name)) outcomes.set(name, o);
     if (taken.size === 0 && outcomes.size === 0) return;
-    const twin: Record<string, HwMsgTwin> = {};
+    const twins = new Map<string, PbTwin>();
     const previous = new Map<string, TwinValue | undefined>();
     for (const [name, o] of outcomes) {
       this.outcomes.delete(name);
-      const prop = this.device.properties.find((p) => p.name === name)!;
-      twin[name] = { observed_desired: o, metadata: { type: wireTypeOf(prop.model.type) } };
+      twins.set(name, { propertyName: name, observedDesired: o });
     }
     for (const [name, v] of taken) {
       this.pending.delete(name);
       const prop = this.device.properties.find((p) => p.name === name)!;
-      const text = formatValue(v.value);
-      if (!TWIN_VALUE_PATTERN.test(text)) {
-        this.logger.warn(
-          { property: name },
-          `device ${this.device.id} property ${name}: value ${JSON.stringify(text)} cannot travel in a $hw twin update (allowed: ${TWIN_VALUE_PATTERN.source}); not reported`,
-        );
-        continue;
-      }
       previous.set(name, this.last.get(name));
       this.last.set(name, v.value);
       this.lastQuality.set(name, v.quality);
-      twin[name] = {
-        ...twin[name],
-        actual: { value: text, metadata: { timestamp: v.timestamp, ...(v.quality ? { quality: v.quality } : {}) } },
-        metadata: { type: wireTypeOf(prop.model.type) },
-      };
+      const metadata: Record<string, string> = { timestamp: String(v.timestamp), type: wireTypeOf(prop.model.type) };
+      if (v.quality) metadata.quality = v.quality;
+      twins.set(name, { ...twins.get(name), propertyName: name, reported: { value: formatValue(v.value), metadata } });
     }
-    if (Object.keys(twin).length === 0) return;
     try {
-      await this.hw.twinUpdate(this.device, twin);
+      await this.channel.reportStatus(this.device, [...twins.values()]);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ET_UNAVAILABLE' || code === 'ET_TIMEOUT' || code === 'ET_ABORTED') {
@@ -165,7 +160,7 @@ export class Reporter {
       } else {
         this.logger.error(
           { err: errorMessage(err), properties: [...previous.keys()] },
-          `twin update of device ${this.device.id} (${[...previous.keys()].join(', ')}) failed: ${errorMessage(err)}`,
+          `report of device ${this.device.id} (${[...previous.keys()].join(', ')}) failed: ${errorMessage(err)}`,
         );
       }
     }
@@ -174,6 +169,14 @@ export class Reporter {
   /** The value last reported for `property`, if any. */
   lastReported(property: string): TwinValue | undefined {
     return this.last.get(property);
+  }
+
+  /** The twins last reported, for DMI GetDevice. */
+  reportedTwins(): PbTwin[] {
+    return [...this.last].map(([name, value]) => ({
+      propertyName: name,
+      reported: { value: formatValue(value), metadata: {} },
+    }));
   }
 
   async stop(): Promise<void> {

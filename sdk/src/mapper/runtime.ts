@@ -1,28 +1,41 @@
 /**
- * `runMapper`: the composition root of a mapper process. It connects to the broker, learns this
- * node's devices of the mapper's protocol from the retained spec topic, runs one DeviceWorker per
- * valid device, routes deltas to them and applies spec changes live. `stop()` undoes all of it.
+ * `runMapper`: the composition root of a mapper process. It serves KubeEdge's DMI
+ * DeviceMapperService on its own unix socket and registers with edgecore's DMI socket
+ * (MapperRegister hands it this node's devices and models of its protocol), runs one DeviceWorker
+ * per valid device, applies spec changes (RegisterDevice, UpdateDevice, RemoveDevice) live, passes
+ * desired values (UpdateDevice) to the workers and reports twins and states over DMI. It registers
+ * again, with backoff, after edgecore restarts. `stop()` undoes all of it.
  */
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { pino, type Level, type Logger } from 'pino';
+import { fromPbDevice } from '../dmi/convert.js';
+import type { PbDevice } from '../dmi/messages.js';
 import { errorMessage } from '../errors.js';
-import type { HwMsgTwin } from '../hw/messages.js';
-import { hwTopics, parseDeviceId, specTopics } from '../hw/topics.js';
+import { parseDeviceId } from '../hw/topics.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { BrokerLink } from './broker-link.js';
 import { toMapperDevice } from './device-config.js';
-import { DeviceWorker } from './device-worker.js';
-import { HwClient, normalizeId, type DeviceState } from './hw-client.js';
-import { SpecRegistry, type SpecEvent } from './spec-registry.js';
+import { DeviceWorker, type DeviceState } from './device-worker.js';
+import { DmiChannel } from './dmi-channel.js';
+import { LazyMqtt } from './mapper-mqtt.js';
 import type { MapperContext, MapperDefinition, MapperDriver } from './types.js';
 
+export type { DeviceState };
+
 export interface RunMapperOptions {
-  /** Edge broker, e.g. `mqtt://127.0.0.1:1883`. */
-  mqttUrl: string;
+  /** edgecore's DMI socket (its DeviceManagerService), e.g. `<edgecore data dir>/dmi/dmi.sock`. */
+  dmiSocket: string;
+  /**
+   * This mapper's own socket, where it serves DeviceMapperService (default
+   * `<dataDir>/dmi-mapper.sock` when `dataDir` is given, else, or when that path is too long for a
+   * socket, `$TMPDIR/edgetwin-mapper-{protocol}-{pid}.sock`).
+   */
+  mapperSocket?: string;
+  /** Edge broker for drivers with topics of their own (`ctx.mqtt`), connected on first use. */
+  mqttUrl?: string;
   /** Broker credentials (edgecore creates one identity per mapper). */
   mqttUsername?: string;
   mqttPassword?: string;
@@ -36,16 +49,26 @@ export interface RunMapperOptions {
   logLevel?: Level;
   logger?: Logger;
   clock?: Clock;
-  /** MQTT client id (default: `edgetwin-mapper-{protocol}-{node}-{random}`). */
+  /** MQTT client id of `ctx.mqtt` (default: `edgetwin-mapper-{protocol}-{node}-{random}`). */
   clientId?: string;
   /** Device reconnect backoff (default 500 ms doubling up to 30 s, 20 % jitter). */
   backoff?: BackoffOptions;
-  /** Broker reconnect backoff (default 500 ms doubling up to 10 s). */
-  brokerBackoff?: BackoffOptions;
+  /** Re-registration backoff after edgecore went away (default 500 ms doubling up to 10 s). */
+  dmiBackoff?: BackoffOptions;
   /** Timeout of each driver call: connect, read, write, subscribe, close (default 10 000 ms). */
   callTimeoutMs?: number;
-  /** How long to wait for edgecore's `$hw` results (default 5000 ms). */
+  /** Deadline of each DMI call to edgecore (default 5000 ms). */
   resultTimeoutMs?: number;
+}
+
+/** Unix socket paths are limited to 107 bytes on Linux. */
+const SOCKET_PATH_MAX = 100;
+
+function defaultMapperSocket(dataDir: string | undefined, protocol: string): string {
+  const inData = dataDir === undefined ? undefined : join(dataDir, 'dmi-mapper.sock');
+  if (inData !== undefined && Buffer.byteLength(inData) <= SOCKET_PATH_MAX) return inData;
+  // No data dir of its own (several mappers may share the default one), or a path too long.
+  return join(tmpdir(), `edgetwin-mapper-${protocol}-${process.pid}.sock`);
 }
 
 export interface MapperDeviceStatus {
@@ -60,11 +83,13 @@ export interface MapperDeviceStatus {
 export interface MapperHandle {
   readonly protocol: string;
   readonly nodeName: string;
-  /** True while the broker link is up. */
+  /** True while the mapper is registered with edgecore over DMI. */
   connected(): boolean;
+  /** This mapper's DMI socket. */
+  readonly mapperSocket: string;
   /** The devices this mapper serves or rejected, with their state and last problem. */
   devices(): MapperDeviceStatus[];
-  /** Stops every device worker, the driver and the broker link; clears every timer. */
+  /** Stops every device worker, the driver and the DMI channel; clears every timer. */
   stop(): Promise<void>;
 }
 
@@ -81,27 +106,21 @@ export async function runMapper<PS extends TSchema, VS extends TSchema>(
   const dataDir = options.dataDir ?? join(tmpdir(), `edgetwin-mapper-${protocol}`);
   mkdirSync(dataDir, { recursive: true });
 
-  const link = new BrokerLink({
+  const mapperSocket = options.mapperSocket ?? defaultMapperSocket(options.dataDir, protocol);
+  const mqtt = new LazyMqtt({
     url: options.mqttUrl,
-    logger: root.child({ module: 'broker-link' }),
+    logger: root.child({ module: 'driver-mqtt' }),
+    clientId: options.clientId ?? `edgetwin-mapper-${protocol}-${nodeName}-${Math.random().toString(16).slice(2, 8)}`,
     ...(options.mqttUsername === undefined ? {} : { username: options.mqttUsername }),
     ...(options.mqttPassword === undefined ? {} : { password: options.mqttPassword }),
     ...(options.mqttCa === undefined ? {} : { ca: options.mqttCa }),
-    clientId: options.clientId ?? `edgetwin-mapper-${protocol}-${nodeName}-${Math.random().toString(16).slice(2, 8)}`,
-    ...(options.brokerBackoff ? { backoff: options.brokerBackoff } : {}),
-  });
-  const hw = new HwClient({
-    link,
-    nodeName,
-    logger: log,
-    ...(options.resultTimeoutMs === undefined ? {} : { resultTimeoutMs: options.resultTimeoutMs }),
   });
   const ctx: MapperContext = {
     nodeName,
     dataDir,
     logger: root.child({ module: `driver-${protocol}` }),
     clock,
-    mqtt: link,
+    mqtt,
   };
   const driver = definition.createDriver(ctx) as MapperDriver<unknown, unknown>;
   const workers = new Map<string, DeviceWorker>();
@@ -119,113 +138,126 @@ export async function runMapper<PS extends TSchema, VS extends TSchema>(
     ops.set(id, next);
   };
 
-  const onSpec = (e: SpecEvent): void =>
-    serial(e.id, async () => {
-      const old = workers.get(e.id);
-      workers.delete(e.id);
-      rejected.delete(e.id);
-      if (old) {
-        log.info(
-          { device: e.id },
-          e.kind === 'upsert' ? `spec of ${e.id} changed; restarting it` : `device ${e.id} removed`,
-        );
-        await old.stop({ flush: e.kind === 'upsert' });
-      }
+  /** What each worker was started with (its spec without desired values), to tell spec changes from desired ones. */
+  const specKeys = new Map<string, string>();
+
+  const onDevice = (id: string, pb: PbDevice, model: Parameters<typeof fromPbDevice>[1]): void =>
+    serial(id, async () => {
       if (stopped) return;
-      if (e.kind === 'invalid') {
-        reject(e.id, e.error.message);
+      let spec;
+      try {
+        spec = fromPbDevice(pb, model, nodeName);
+      } catch (err) {
+        log.error({ device: id, err: errorMessage(err) }, `device ${id} is not served: ${errorMessage(err)}`);
+        await replace(id);
+        reject(id, errorMessage(err));
         return;
       }
-      if (e.kind === 'remove') return;
+      const key = JSON.stringify([spec.device, spec.model]);
+      const running = workers.get(id);
+      if (running && specKeys.get(id) === key) {
+        running.onDesired(spec.desired);
+        return;
+      }
+      await replace(id, running ? `spec of ${id} changed; restarting it` : undefined);
+      specKeys.set(id, key);
+      if (stopped) return;
+      const got = spec.device.spec.protocol?.protocolName;
+      if (got !== protocol) {
+        reject(id, `device ${id} has protocol ${JSON.stringify(got)}, not ${protocol}`);
+        return;
+      }
       let device;
       try {
-        device = toMapperDevice(definition, e.spec);
+        device = toMapperDevice(definition, spec);
       } catch (err) {
-        log.error({ device: e.id, err: errorMessage(err) }, `device ${e.id} is not served: ${errorMessage(err)}`);
-        reject(e.id, errorMessage(err));
+        log.error({ device: id, err: errorMessage(err) }, `device ${id} is not served: ${errorMessage(err)}`);
+        reject(id, errorMessage(err));
         return;
       }
       const worker = new DeviceWorker({
         device,
         driver,
-        hw,
+        channel: dmi,
+        desired: spec.desired,
         clock,
         logger: log,
         callTimeoutMs,
         ...(options.backoff ? { backoff: options.backoff } : {}),
       });
-      workers.set(e.id, worker);
-      log.info({ device: e.id, properties: device.properties.length }, `serving device ${e.id}`);
+      workers.set(id, worker);
+      log.info({ device: id, properties: device.properties.length }, `serving device ${id}`);
       worker.start();
     });
 
+  /** Stops the device's worker (a spec change flushes its last values; a removal does not). */
+  const replace = async (id: string, why?: string): Promise<void> => {
+    const old = workers.get(id);
+    workers.delete(id);
+    rejected.delete(id);
+    specKeys.delete(id);
+    if (!old) return;
+    log.info({ device: id }, why ?? `device ${id} removed`);
+    await old.stop({ flush: why !== undefined });
+  };
+
   const reject = (id: string, message: string): void => {
     rejected.set(id, message);
-    hw.publishState(parseDeviceId(id), 'unhealthy').catch((err) =>
-      log.debug({ device: id, err: errorMessage(err) }, `state of ${id} not sent: ${errorMessage(err)}`),
-    );
+    dmi
+      .reportState(parseDeviceId(id), 'unhealthy')
+      .catch((err: unknown) =>
+        log.debug({ device: id, err: errorMessage(err) }, `state of ${id} not sent: ${errorMessage(err)}`),
+      );
   };
 
-  const registry = new SpecRegistry(protocol, nodeName, onSpec, log);
-
-  const onDelta = (topic: string, payload: Buffer): void => {
-    const parts = topic.split('/');
-    const id = `${parts[3]}/${parts[4]}`;
-    const worker = workers.get(id);
-    if (!worker) return;
-    try {
-      const msg = JSON.parse(payload.toString('utf8')) as { delta?: unknown; twin?: unknown };
-      const twin = typeof msg.twin === 'object' && msg.twin !== null ? (msg.twin as Record<string, HwMsgTwin>) : {};
-      if (typeof msg.delta === 'object' && msg.delta !== null)
-        worker.onDelta(msg.delta as Record<string, unknown>, twin);
-    } catch (err) {
-      log.warn({ device: id, topic }, `ignoring a delta on ${topic} that is not JSON: ${errorMessage(err)}`);
-    }
-  };
-
-  const onMembership = (_topic: string, payload: Buffer): void => {
-    try {
-      const msg = JSON.parse(payload.toString('utf8')) as { added_devices?: unknown; removed_devices?: unknown };
-      for (const id of idsOf(msg.removed_devices)) registry.exclude(id);
-      for (const id of idsOf(msg.added_devices)) registry.include(id);
-    } catch (err) {
-      log.warn(`ignoring a membership update that is not JSON: ${errorMessage(err)}`);
-    }
-  };
-
-  const crossCheck = async (): Promise<void> => {
-    try {
-      const members = new Set(await hw.membership());
-      for (const id of registry.ids()) {
-        if (!members.has(id))
-          log.warn(
-            { device: id },
-            `device ${id} has a spec but edgecore does not list it as a member of node ${nodeName}`,
-          );
-      }
-    } catch (err) {
-      log.debug({ err: errorMessage(err) }, `membership check skipped: ${errorMessage(err)}`);
-    }
-  };
-
-  const unsubscribers = [
-    await link.subscribe(specTopics.filter(nodeName), (t, p) => registry.handle(t, p)),
-    await link.subscribe(hwTopics.deltaFilter, onDelta),
-    await link.subscribe(hwTopics.membershipUpdated(nodeName), onMembership),
-  ];
-  await hw.start();
-  link.onConnect(() => {
-    for (const w of workers.values()) w.onBrokerConnected();
-    for (const [id, message] of rejected) reject(id, message);
-    void crossCheck();
+  const pbDevices = new Map<string, PbDevice>();
+  const dmi: DmiChannel = new DmiChannel({
+    protocol,
+    name: `edgetwin-mapper-${protocol}`,
+    version: '0.1.0',
+    dmiSocket: options.dmiSocket,
+    mapperSocket,
+    logger: root.child({ module: 'dmi' }),
+    ...(options.dmiBackoff ? { backoff: options.dmiBackoff } : {}),
+    ...(options.resultTimeoutMs === undefined ? {} : { callTimeoutMs: options.resultTimeoutMs }),
+    events: {
+      device: (id, pb, model) => {
+        pbDevices.set(id, pb);
+        onDevice(id, pb, model);
+      },
+      remove: (id) => {
+        pbDevices.delete(id);
+        serial(id, async () => {
+          await replace(id);
+          try {
+            driver.removed?.(id);
+          } catch (err) {
+            log.warn({ device: id, err: errorMessage(err) }, `the driver failed to forget ${id}: ${errorMessage(err)}`);
+          }
+        });
+      },
+      get: (id) => {
+        const pb = pbDevices.get(id);
+        if (!pb) return undefined;
+        return { ...pb, status: { twins: workers.get(id)?.reportedTwins() ?? [] } };
+      },
+      registered: () => {
+        for (const w of workers.values()) w.onEdgecoreConnected();
+        for (const [id, message] of rejected) reject(id, message);
+      },
+    },
   });
-  link.start();
-  log.info({ protocol, node: nodeName, mqttUrl: options.mqttUrl }, `mapper ${protocol} started for node ${nodeName}`);
+  await dmi.start();
+  log.info(
+    { protocol, node: nodeName, dmiSocket: options.dmiSocket, mapperSocket },
+    `mapper ${protocol} started for node ${nodeName}`,
+  );
 
   return {
     protocol,
     nodeName,
-    connected: () => link.connected,
+    mapperSocket,
+    connected: () => dmi.connected,
     devices: () => [
       ...[...workers.values()].map((w) => w.status()),
       ...[...rejected].map(([id, error]) => ({ id, state: 'invalid' as const, error })),
@@ -233,28 +265,17 @@ export async function runMapper<PS extends TSchema, VS extends TSchema>(
     async stop() {
       if (stopped) return;
       stopped = true;
-      hw.beginClosing();
-      await Promise.all(unsubscribers.map((u) => u().catch(() => undefined)));
       await Promise.all(ops.values());
       await Promise.all([...workers.values()].map((w) => w.stop({ publishOffline: true })));
       workers.clear();
-      await hw.stop();
       try {
         await driver.stop();
       } catch (err) {
         log.warn({ err: errorMessage(err) }, `stopping the ${protocol} driver failed: ${errorMessage(err)}`);
       }
-      await link.stop();
+      await mqtt.stop();
+      await dmi.stop();
       log.info(`mapper ${protocol} stopped`);
     },
   };
-}
-
-function idsOf(list: unknown): string[] {
-  if (!Array.isArray(list)) return [];
-  return list.flatMap((d: unknown) => {
-    const o = d as { id?: unknown; name?: unknown } | string;
-    const id = typeof o === 'string' ? o : (o?.id ?? o?.name);
-    return typeof id === 'string' ? [normalizeId(id)] : [];
-  });
 }

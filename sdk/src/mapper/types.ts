@@ -101,6 +101,11 @@ export interface DeviceSession<V> {
 
 export interface MapperDriver<P, V> {
   connect(device: MapperDevice<P, V>, hooks: SessionHooks, signal: AbortSignal): Promise<DeviceSession<V>>;
+  /**
+   * Optional: device `id` (`ns/name`) was removed from this node (edgecore's RemoveDevice), after
+   * its session was closed. Not called on reconnects or spec changes.
+   */
+  removed?(id: string): void;
   /** Releases everything the driver holds (shared connections, coordinators). */
   stop(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 /**
  * `mapperConformance(options)`: the abstract suite every mapper's tests run (like
- * aedes-persistence's). It starts Mosquitto, a minimal edgecore twin side and the protocol's device
- * simulator, runs the mapper with `runMapper` and checks what a user of the mapper would notice.
+ * aedes-persistence's). It starts a minimal edgecore DMI side (DmiSide: DeviceManagerService on a
+ * unix socket) and the protocol's device simulator, runs the mapper with `runMapper` (which
+ * registers over DMI) and checks what a user of the mapper would notice.
  * This file imports vitest; it is only reachable from '@edgetwin/sdk/testing', never from the main entry.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,9 +17,8 @@ import type { DeviceRef } from '../hw/topics.js';
 import { formatValue, valuesEqual, type TwinValue } from '../schema/values.js';
 import { TrackingClock } from './clocks.js';
 import { captureLogs, type CapturedLogs } from './logs.js';
-import { missingPeer, startMosquitto, type RunningPeer } from './peers.js';
+import { DmiSide } from './dmi-side.js';
 import { waitFor } from './ports.js';
-import { TwinSide } from './twin-side.js';
 
 /** What `startDevice` returns: a running device (simulator or real peer) and the specs pointing at it. */
 export interface ConformanceDevice {
@@ -51,11 +51,8 @@ export function mapperConformance<PS extends TSchema, VS extends TSchema>(
 ): void {
   const { definition } = opts;
   const wait = opts.timeoutMs ?? 20_000;
-  const skip = missingPeer('mosquitto');
-
-  describe.skipIf(skip !== undefined)(`mapper conformance: ${definition.protocol}`, () => {
-    let broker: RunningPeer | undefined;
-    let twin: TwinSide | undefined;
+  describe(`mapper conformance: ${definition.protocol}`, () => {
+    let twin: DmiSide | undefined;
     let fixture: ConformanceDevice | undefined;
     let handle: MapperHandle | undefined;
     let logs: CapturedLogs;
@@ -66,8 +63,7 @@ export function mapperConformance<PS extends TSchema, VS extends TSchema>(
     let socketsBefore = 0;
 
     beforeAll(async () => {
-      broker = await startMosquitto();
-      twin = await TwinSide.start({ mqttUrl: broker.url, nodeName: NODE });
+      twin = await DmiSide.start({ nodeName: NODE });
       fixture = await opts.startDevice();
       const device = structuredClone(fixture.device);
       device.spec.nodeName = NODE;
@@ -81,12 +77,12 @@ export function mapperConformance<PS extends TSchema, VS extends TSchema>(
       prop.visitors = { ...prop.visitors, configData: fixture.invalidVisitor.configData };
       await twin.publishSpec(device, fixture.model);
       await twin.publishSpec(bad, fixture.model);
-      socketsBefore = countResources('TCPSocketWrap');
+      socketsBefore = countSockets();
       logs = captureLogs('debug');
       clock = new TrackingClock();
       dataDir = mkdtempSync(join(tmpdir(), `edgetwin-conformance-${definition.protocol}-`));
       handle = await runMapper(definition, {
-        mqttUrl: broker.url,
+        dmiSocket: twin.socketPath,
         nodeName: NODE,
         dataDir,
         logger: logs.logger,
@@ -100,7 +96,6 @@ export function mapperConformance<PS extends TSchema, VS extends TSchema>(
       await handle?.stop();
       await twin?.stop();
       await fixture?.stop();
-      await broker?.stop();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     }, 60_000);
 
@@ -111,7 +106,7 @@ export function mapperConformance<PS extends TSchema, VS extends TSchema>(
     };
 
     it(
-      'reports a value for every property of the device on the $hw twin topic, and again when it changes',
+      'reports a value for every property of the device over DMI, and again when it changes',
       async () => {
         const names = fixture!.device.spec.properties.map((p) => p.name);
         await waitFor(
@@ -219,13 +214,14 @@ export function mapperConformance<PS extends TSchema, VS extends TSchema>(
         expect(h.connected()).toBe(false);
         expect(clock.pending, 'timers left on the clock').toBe(0);
         await waitFor(() => twin!.lastState(good) === 'offline', wait, 'state offline after stop');
-        await waitFor(() => countResources('TCPSocketWrap') <= socketsBefore, wait, 'the mapper sockets to close');
+        await waitFor(() => countSockets() <= socketsBefore, wait, 'the mapper sockets to close');
       },
       wait * 2 + 10_000,
     );
   });
 }
 
-function countResources(kind: string): number {
-  return process.getActiveResourcesInfo().filter((r) => r === kind).length;
+/** Open TCP and unix sockets (the DMI channel and the device connections). */
+function countSockets(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'PipeWrap').length;
 }

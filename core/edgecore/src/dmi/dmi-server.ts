@@ -9,12 +9,18 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmod } from 'node:fs';
 import { dirname, join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import type * as Grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage, isEdgeTwinError, modelKey, type ResolvedDevice } from '@edgetwin/sdk';
-import type { ReportInput, TwinService, TwinChangeEvent } from '@edgetwin/device-twin';
-import { toPbDevice, toPbModel } from './convert.js';
-import { dmiServices } from './dmi-proto.js';
+import {
+  loadDmi,
+  toPbDevice,
+  toPbModel,
+  type PbMapperRegisterRequest,
+  type PbReportDeviceStatesRequest,
+  type PbReportDeviceStatusRequest,
+} from '@edgetwin/sdk/dmi';
+import type { ReportInput, TwinService, TwinChangeEvent, WriteOutcomeInput } from '@edgetwin/device-twin';
 import { MapperLink, type DesiredDevice, type Registration } from './mapper-link.js';
 
 export interface DmiServerOptions {
@@ -27,25 +33,11 @@ export interface DmiServerOptions {
   onMappersChanged?: () => void;
 }
 
-interface MapperInfo {
-  name: string;
-  version: string;
-  api_version: string;
-  protocol: string;
-  address: Buffer;
-  state: string;
-}
-
-interface PbTwin {
-  propertyName: string;
-  reported?: { value: string; metadata: Record<string, string> };
-}
-
 /** mapper-framework's states, as edgecore's: "disconnected" is offline; the rest are twin states. */
 const STATES: Record<string, string> = { disconnected: 'offline' };
 
 export class DmiServer {
-  private server: grpc.Server | undefined;
+  private server: Grpc.Server | undefined;
   readonly links = new Map<string, MapperLink>();
   private readonly log: Logger;
   private readonly onChange = (ev: TwinChangeEvent) => {
@@ -66,16 +58,12 @@ export class DmiServer {
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     chmodSync(dir, 0o750);
     rmSync(this.opts.socketPath, { force: true }); // a socket left by a killed edgecore
+    const { grpc, Manager } = loadDmi();
     const server = new grpc.Server();
-    server.addService(dmiServices().manager, {
-      MapperRegister: this.handler((req: { withData: boolean; mapper?: MapperInfo }) => this.register(req)),
-      ReportDeviceStatus: this.handler(
-        (req: { deviceName: string; deviceNamespace: string; reportedDevice?: { twins: PbTwin[] } }) =>
-          this.reportStatus(req),
-      ),
-      ReportDeviceStates: this.handler((req: { deviceName: string; deviceNamespace: string; state: string }) =>
-        this.reportStates(req),
-      ),
+    server.addService(Manager.service, {
+      MapperRegister: this.handler((req: PbMapperRegisterRequest) => this.register(req)),
+      ReportDeviceStatus: this.handler((req: PbReportDeviceStatusRequest) => this.reportStatus(req)),
+      ReportDeviceStates: this.handler((req: PbReportDeviceStatesRequest) => this.reportStates(req)),
     });
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(`unix:${this.opts.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
@@ -134,7 +122,7 @@ export class DmiServer {
     return link;
   }
 
-  private async register(req: { withData: boolean; mapper?: MapperInfo }) {
+  private async register(req: PbMapperRegisterRequest) {
     const m = req.mapper;
     const address = m ? Buffer.from(m.address).toString('utf8') : '';
     if (!m?.protocol) throw invalid('MapperRegister needs mapper.protocol (the protocolName of the devices it serves)');
@@ -142,7 +130,7 @@ export class DmiServer {
     const existing = this.links.get(m.protocol);
     if (existing && existing.reg.address !== address && (await existing.alive())) {
       throw new GrpcError(
-        grpc.status.ALREADY_EXISTS,
+        loadDmi().grpc.status.ALREADY_EXISTS,
         `a mapper for protocol "${m.protocol}" is already registered and running (${existing.reg.name} at ${existing.reg.address}); stop it before starting ${m.name} at ${address}`,
       );
     }
@@ -169,28 +157,38 @@ export class DmiServer {
     return { modelList: [...models.values()], deviceList: devices.map((d) => d.device) };
   }
 
-  private async reportStatus(req: {
-    deviceName: string;
-    deviceNamespace: string;
-    reportedDevice?: { twins: PbTwin[] };
-  }) {
+  private async reportStatus(req: PbReportDeviceStatusRequest) {
     const id = `${req.deviceNamespace || 'default'}/${req.deviceName}`;
     const values: Record<string, ReportInput> = {};
+    const outcomes: Record<string, WriteOutcomeInput> = {};
     for (const t of req.reportedDevice?.twins ?? []) {
-      if (!t.reported) continue;
-      const r: ReportInput = { value: t.reported.value };
-      const ts = Number(t.reported.metadata?.timestamp);
-      if (Number.isFinite(ts) && ts > 0) r.sourceTime = ts;
-      const quality = t.reported.metadata?.quality;
-      if (quality) r.quality = quality;
-      values[t.propertyName] = r;
+      if (t.reported) {
+        const r: ReportInput = { value: t.reported.value };
+        const ts = Number(t.reported.metadata?.timestamp);
+        if (Number.isFinite(ts) && ts > 0) r.sourceTime = ts;
+        const quality = t.reported.metadata?.quality;
+        if (quality) r.quality = quality;
+        values[t.propertyName] = r;
+      }
+      const od = t.observedDesired;
+      const status = od?.metadata?.status;
+      if (od && (status === 'applied' || status === 'failed')) {
+        // EdgeTwin's write outcome (metadata status, version, code, reason); KubeEdge mappers send none.
+        const o: WriteOutcomeInput = { value: od.value, status };
+        const version = Number(od.metadata.version);
+        if (Number.isSafeInteger(version) && version > 0) o.version = version;
+        if (od.metadata.code) o.code = od.metadata.code;
+        if (od.metadata.reason) o.reason = od.metadata.reason;
+        outcomes[t.propertyName] = o;
+      }
     }
-    if (Object.keys(values).length === 0) throw invalid(`ReportDeviceStatus for ${id} carries no reported twin`);
-    await this.opts.twin.report(id, values, { cause: 'dmi' });
+    if (Object.keys(values).length === 0 && Object.keys(outcomes).length === 0)
+      throw invalid(`ReportDeviceStatus for ${id} carries no reported twin`);
+    await this.opts.twin.report(id, values, { cause: 'dmi', outcomes });
     return {};
   }
 
-  private async reportStates(req: { deviceName: string; deviceNamespace: string; state: string }) {
+  private async reportStates(req: PbReportDeviceStatesRequest) {
     const id = `${req.deviceNamespace || 'default'}/${req.deviceName}`;
     const state = req.state.toLowerCase();
     await this.opts.twin.setState(id, STATES[state] ?? state, { cause: 'dmi' });
@@ -198,13 +196,14 @@ export class DmiServer {
   }
 
   /** A unary handler: answers with the result, or a gRPC status that says what was wrong. */
-  private handler<Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  private handler<Req, Res>(fn: (req: Req) => Promise<Res>): Grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       fn(call.request).then(
         (res) => callback(null, res),
         (err: unknown) => {
           const e = toGrpcError(err);
-          if (e.code === grpc.status.INTERNAL) this.log.error({ err: errorMessage(err) }, 'DMI request failed');
+          if (e.code === loadDmi().grpc.status.INTERNAL)
+            this.log.error({ err: errorMessage(err) }, 'DMI request failed');
           callback(e);
         },
       );
@@ -233,27 +232,28 @@ export class DmiServer {
 
 class GrpcError extends Error {
   constructor(
-    readonly code: grpc.status,
+    readonly code: Grpc.status,
     readonly details: string,
   ) {
     super(details);
   }
 }
 
-const invalid = (details: string) => new GrpcError(grpc.status.INVALID_ARGUMENT, details);
+const invalid = (details: string) => new GrpcError(loadDmi().grpc.status.INVALID_ARGUMENT, details);
 
-function toGrpcError(err: unknown): Partial<grpc.ServiceError> & { code: grpc.status } {
+function toGrpcError(err: unknown): Partial<Grpc.ServiceError> & { code: Grpc.status } {
+  const { status } = loadDmi().grpc;
   if (err instanceof GrpcError) return { code: err.code, details: err.details, message: err.details };
   if (isEdgeTwinError(err)) {
     const code =
       err.code === 'ET_NOT_FOUND'
-        ? grpc.status.NOT_FOUND
+        ? status.NOT_FOUND
         : err.code === 'ET_UNAVAILABLE'
-          ? grpc.status.UNAVAILABLE
-          : grpc.status.INVALID_ARGUMENT;
+          ? status.UNAVAILABLE
+          : status.INVALID_ARGUMENT;
     return { code, details: `${err.code}: ${err.message}`, message: err.message };
   }
-  return { code: grpc.status.INTERNAL, details: errorMessage(err), message: errorMessage(err) };
+  return { code: status.INTERNAL, details: errorMessage(err), message: errorMessage(err) };
 }
 
 export const DMI_STATE_FILE = 'dmi-mappers.json';

@@ -5,12 +5,11 @@
  * RemoveDevice; calls to one mapper go one at a time, in order. A failed call is retried with
  * backoff, from the current state, so nothing is lost while a mapper restarts.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as Grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { errorMessage } from '@edgetwin/sdk';
+import { deviceHash, loadDmi, unary, type PbDevice, type PbDeviceModel } from '@edgetwin/sdk/dmi';
 import { Backoff } from '@edgetwin/sdk/util';
-import { deviceHash, type PbDevice, type PbDeviceModel } from './convert.js';
-import { dmiServices, unary } from './dmi-proto.js';
 
 export interface Registration {
   protocol: string;
@@ -33,7 +32,7 @@ export interface DesiredDevice {
 }
 
 export class MapperLink {
-  private readonly client: grpc.Client;
+  private readonly client: Grpc.Client;
   private queue: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
@@ -46,7 +45,7 @@ export class MapperLink {
     private readonly saved: () => void,
     private readonly log: Logger,
   ) {
-    const { Mapper } = dmiServices();
+    const { grpc, Mapper } = loadDmi();
     this.client = new Mapper(`unix:${reg.address}`, grpc.credentials.createInsecure());
   }
 

@@ -175,10 +175,16 @@ export class EdgeCore {
     await handler.start();
 
     // Before the mapper supervisor: a protocol whose mapper registered over DMI gets no mapper of ours.
+    const { DMI_STATE_FILE, DmiServer, defaultDmiSocket } = await import('../dmi/dmi-server.js');
+    const dmiSocket = this.opts.dmiSocket || defaultDmiSocket(this.opts.dataDir);
+    if (this.opts.dmiSocket === false && this.opts.mappers !== false)
+      throw new EdgeTwinError(
+        'ET_CONFIG_INVALID',
+        'edgecore starts its mappers over DMI: serving no DMI (--no-dmi) needs --no-mappers too',
+      );
     if (this.opts.dmiSocket !== false) {
-      const { DMI_STATE_FILE, DmiServer, defaultDmiSocket } = await import('../dmi/dmi-server.js');
       this.dmi = new DmiServer({
-        socketPath: this.opts.dmiSocket ?? defaultDmiSocket(this.opts.dataDir),
+        socketPath: dmiSocket,
         stateFile: join(this.opts.dataDir, DMI_STATE_FILE),
         twin,
         logger,
@@ -189,6 +195,7 @@ export class EdgeCore {
     if (this.opts.mappers !== false) {
       this.supervisor = new MapperSupervisor({
         logger,
+        dmiSocket,
         mqttUrl: this.mqttUrl,
         nodeName,
         dataDir: this.opts.dataDir,
@@ -299,10 +306,18 @@ export class EdgeCore {
     this.settleHeap();
   }
 
-  /** Our mapper processes for the protocols in use, except those whose mapper registered over DMI. */
+  /**
+   * Our mapper processes for the protocols in use, except those whose mapper is another program
+   * registered over DMI (a mapper-framework mapper); ours register from the socket we gave them.
+   */
   private superviseProtocols(): void {
     const dmi = this.dmi;
-    this.supervisor?.setProtocols(new Set([...this.protocols].filter((p) => !dmi?.links.has(p))));
+    const supervisor = this.supervisor;
+    const foreign = (p: string) => {
+      const address = dmi?.links.get(p)?.reg.address;
+      return address !== undefined && address !== supervisor?.mapperSocket(p);
+    };
+    supervisor?.setProtocols(new Set([...this.protocols].filter((p) => !foreign(p))));
   }
 
   private async startBroker(auth: boolean): Promise<void> {

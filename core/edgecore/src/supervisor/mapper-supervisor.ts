@@ -3,6 +3,8 @@
  * backoff, and stops them all on shutdown (SIGTERM, then SIGKILL after a grace period).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Backoff } from '@edgetwin/sdk/util';
@@ -10,6 +12,9 @@ import { findMapperCommand, type MapperCommand } from './mapper-commands.js';
 
 export interface MapperSupervisorOptions {
   logger: Logger;
+  /** edgecore's DMI socket: the mappers register there and take their devices from it. */
+  dmiSocket: string;
+  /** The edge broker, for drivers with topics of their own (ZigBee permit-join). */
   mqttUrl: string;
   nodeName: string;
   dataDir: string;
@@ -58,6 +63,17 @@ export class MapperSupervisor {
   private stopping = false;
 
   constructor(private readonly opts: MapperSupervisorOptions) {}
+
+  /**
+   * The DMI socket our mapper of `protocol` serves on (passed as --mapper-socket), so edgecore can
+   * tell its own mappers from mapper-framework mappers that registered for a protocol.
+   */
+  mapperSocket(protocol: string): string {
+    const path = join(this.opts.dataDir, 'mappers', protocol, 'dmi-mapper.sock');
+    if (Buffer.byteLength(path) <= 100) return path; // unix socket paths are limited to 107 bytes
+    const tag = createHash('sha256').update(this.opts.dataDir).digest('hex').slice(0, 12);
+    return join(tmpdir(), `edgetwin-${tag}-${protocol}.sock`);
+  }
 
   /** Makes the set of running mappers match the protocols in use. */
   setProtocols(protocols: Iterable<string>): void {
@@ -131,6 +147,10 @@ export class MapperSupervisor {
     const args = [
       ...(cmd.nodeFlags ?? []),
       ...cmd.args,
+      '--dmi-socket',
+      this.opts.dmiSocket,
+      '--mapper-socket',
+      this.mapperSocket(entry.protocol),
       '--mqtt-url',
       this.opts.mqttUrl,
       '--node-name',

@@ -22,16 +22,17 @@ describe('secrets of the processes edgecore starts', () => {
   let edge: EdgecoreProcess | undefined;
   afterAll(async () => edge?.kill());
 
-  it('a mapper logs in with a password from a 0600 file named in its environment; ps and the logs never show it', async () => {
+  it('a mapper gets its MQTT password (for drivers with topics of their own) from a 0600 file named in its environment; ps and the logs never show it', async () => {
     const devicesDir = tempDir('devices');
     copyFileSync(fixture, join(devicesDir, 'thermostat.yaml'));
     edge = await startEdgecore({ devicesDir, mappers: true });
     const dataDir = edge.dataDir;
     const e = edge;
+    // The mapper registers over DMI; its MQTT identity is there for ctx.mqtt (ZigBee permit-join).
     await waitFor(
-      () => e.logs.some((l) => l.includes('mapper-modbus') && l.includes('connected to the MQTT broker')),
+      () => e.logs.some((l) => l.includes('mapper-modbus') && l.includes('registered with edgecore over DMI')),
       30_000,
-      'the Modbus mapper to connect with its identity',
+      'the Modbus mapper to register over DMI',
     );
     const mapperPassword = readFileSync(mapperPasswordFile(dataDir, 'modbus'), 'utf8').trim();
     const edgecorePassword = readFileSync(edgecorePasswordFile(dataDir), 'utf8').trim();

@@ -2,7 +2,7 @@
  * The ZigBee driver: coordinators by path (one herdsman controller each), sessions per declared
  * device, permit-join requests over MQTT and the list of joined-but-undeclared devices.
  */
-import { EdgeTwinError, errorMessage, isEdgeTwinError, specTopics } from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage, isEdgeTwinError } from '@edgetwin/sdk';
 import {
   type DeviceSession,
   type MapperContext,
@@ -60,13 +60,11 @@ export class ZigbeeDriver implements MapperDriver<ZigbeeProtocolConfig, ZigbeeVi
     );
   }
 
-  /** permit_join requests, and the node's device specs (to know which IEEE addresses are declared). */
+  /** permit_join requests. */
   private async subscribeAll(): Promise<void> {
     const { mqtt, nodeName } = this.ctx;
     const a = await mqtt.subscribe(zigbeeTopics.permitJoin(nodeName), (_t, payload) => void this.onPermitJoin(payload));
     this.unsubscribers.push(a);
-    const b = await mqtt.subscribe(specTopics.filter(nodeName), (topic, payload) => this.onSpec(topic, payload));
-    this.unsubscribers.push(b);
     if (this.stopped) await this.unsubscribeAll();
   }
 
@@ -75,8 +73,9 @@ export class ZigbeeDriver implements MapperDriver<ZigbeeProtocolConfig, ZigbeeVi
     await Promise.all(all.map((u) => u().catch(() => undefined)));
   }
 
-  private onSpec(topic: string, payload: Buffer): void {
-    if (this.declared.onSpec(topic, payload)) void this.publishUndeclared();
+  /** A Device was deleted: its IEEE address is undeclared again (and listed if it is still joined). */
+  removed(id: string): void {
+    if (this.declared.forget(id)) void this.publishUndeclared();
   }
 
   configFor(p: ZigbeeProtocolConfig): CoordinatorConfig {

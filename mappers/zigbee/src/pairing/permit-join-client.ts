@@ -1,7 +1,7 @@
 /** The client side of permit-join (used by the CLI): publish a request, wait for the result. */
 import { randomUUID } from 'node:crypto';
 import { EdgeTwinError } from '@edgetwin/sdk';
-import { connectAsync } from 'mqtt';
+import { connectMqtt } from '@edgetwin/sdk/mqtt';
 import { zigbeeTopics, type PermitJoinResult } from './pairing.js';
 
 export async function permitJoinOverMqtt(opts: {
@@ -11,11 +11,17 @@ export async function permitJoinOverMqtt(opts: {
   coordinator?: string;
   timeoutMs?: number;
 }): Promise<PermitJoinResult> {
-  const client = await connectAsync(opts.mqttUrl, { connectTimeout: opts.timeoutMs ?? 10_000, reconnectPeriod: 0 });
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const client = await connectMqtt({
+    url: opts.mqttUrl,
+    clientId: `edgetwin-permit-join-${randomUUID().slice(0, 8)}`,
+    connectTimeoutMs: timeoutMs,
+  });
   const id = randomUUID();
+  let timer: NodeJS.Timeout | undefined;
   try {
     const answer = new Promise<PermitJoinResult>((resolve, reject) => {
-      const t = setTimeout(
+      timer = setTimeout(
         () =>
           reject(
             new EdgeTwinError(
@@ -23,25 +29,25 @@ export async function permitJoinOverMqtt(opts: {
               `no permit_join result from the zigbee mapper of node ${opts.nodeName}; is it running?`,
             ),
           ),
-        opts.timeoutMs ?? 10_000,
+        timeoutMs,
       );
-      client.on('message', (_topic, payload) => {
+      client.setMessageHandler((_topic, payload, done) => {
+        done();
         let r: PermitJoinResult;
         try {
           r = JSON.parse(payload.toString('utf8')) as PermitJoinResult;
         } catch {
           return;
         }
-        if (r.id !== id) return;
-        clearTimeout(t);
-        resolve(r);
+        if (r.id === id) resolve(r);
       });
     });
-    await client.subscribeAsync(zigbeeTopics.permitJoinResult(opts.nodeName), { qos: 1 });
+    await client.subscribe([zigbeeTopics.permitJoinResult(opts.nodeName)], 1);
     const req = { seconds: opts.seconds, id, ...(opts.coordinator ? { coordinator: opts.coordinator } : {}) };
-    await client.publishAsync(zigbeeTopics.permitJoin(opts.nodeName), JSON.stringify(req), { qos: 1 });
+    await client.publishAsync(zigbeeTopics.permitJoin(opts.nodeName), JSON.stringify(req), 1);
     return await answer;
   } finally {
-    await client.endAsync(true);
+    clearTimeout(timer);
+    await client.end();
   }
 }

@@ -1,0 +1,290 @@
+/**
+ * The mapper's control channel to edgecore: KubeEdge's DMI v1beta1 over unix sockets. It serves
+ * DeviceMapperService on the mapper's own socket (edgecore calls Register/Update/RemoveDevice,
+ * Create/Update/RemoveDeviceModel, GetDevice), registers with edgecore's DeviceManagerService
+ * (MapperRegister with data: the devices and models of its protocol on this node), and reports
+ * twins (ReportDeviceStatus) and states (ReportDeviceStates). When edgecore restarts, the channel
+ * notices the connection leaving READY and registers again, with backoff, until edgecore answers.
+ */
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type * as Grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { EdgeTwinError, errorMessage } from '../errors.js';
+import { loadDmi, unary } from '../dmi/grpc.js';
+import type { PbDevice, PbDeviceModel, PbMapperRegisterResponse, PbTwin } from '../dmi/messages.js';
+import { Backoff, type BackoffOptions } from '../util/backoff.js';
+
+export interface DmiDeviceEvents {
+  /** A device to serve (new or changed), with its model when edgecore sent it. */
+  device(id: string, device: PbDevice, model: PbDeviceModel | undefined): void;
+  remove(id: string): void;
+  /** GetDevice: the device as the mapper holds it, with the twins it last reported. */
+  get(id: string): PbDevice | undefined;
+  /** A registration succeeded (the first one, or again after edgecore restarted). */
+  registered(): void;
+}
+
+export interface DmiChannelOptions {
+  protocol: string;
+  /** Mapper name sent in MapperRegister. */
+  name: string;
+  version: string;
+  /** edgecore's DMI socket. */
+  dmiSocket: string;
+  /** This mapper's own socket, where it serves DeviceMapperService. */
+  mapperSocket: string;
+  logger: Logger;
+  events: DmiDeviceEvents;
+  /** Re-registration backoff (default 500 ms doubling up to 10 s). */
+  backoff?: BackoffOptions;
+  /** Deadline of each call to edgecore (default 5000 ms). */
+  callTimeoutMs?: number;
+}
+
+const idOf = (namespace: string, name: string) => `${namespace || 'default'}/${name}`;
+
+export class DmiChannel {
+  private server: Grpc.Server | undefined;
+  private client: Grpc.Client | undefined;
+  private readonly models = new Map<string, PbDeviceModel>();
+  private readonly devices = new Map<string, PbDevice>();
+  private readonly backoff: Backoff;
+  private registered = false;
+  private registering: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private stopped = false;
+  /** Completed registrations (the first one and one after each edgecore restart). */
+  registrations = 0;
+
+  constructor(private readonly opts: DmiChannelOptions) {
+    this.backoff = new Backoff({ initialMs: 500, maxMs: 10_000, ...opts.backoff });
+  }
+
+  get connected(): boolean {
+    return this.registered;
+  }
+
+  /** Serves DeviceMapperService on the mapper's socket, then registers in the background. */
+  async start(): Promise<void> {
+    const { grpc, Mapper, Manager } = loadDmi();
+    const path = this.opts.mapperSocket;
+    mkdirSync(dirname(path), { recursive: true });
+    rmSync(path, { force: true }); // left by a killed mapper
+    const server = new grpc.Server();
+    const handle =
+      <Req, Res>(fn: (req: Req) => Res): Grpc.handleUnaryCall<Req, Res> =>
+      (call, callback) => {
+        try {
+          callback(null, fn(call.request));
+        } catch (err) {
+          const code = err instanceof NotFound ? grpc.status.NOT_FOUND : grpc.status.INVALID_ARGUMENT;
+          callback({ code, details: errorMessage(err), message: errorMessage(err) });
+        }
+      };
+    server.addService(Mapper.service, {
+      RegisterDevice: handle((req: { device?: PbDevice }) => this.upsert(req.device)),
+      UpdateDevice: handle((req: { device?: PbDevice }) => (this.upsert(req.device), {})),
+      RemoveDevice: handle((req: { deviceName: string; deviceNamespace: string }) => {
+        this.remove(idOf(req.deviceNamespace, req.deviceName));
+        return {};
+      }),
+      CreateDeviceModel: handle((req: { model?: PbDeviceModel }) => this.upsertModel(req.model)),
+      UpdateDeviceModel: handle((req: { model?: PbDeviceModel }) => (this.upsertModel(req.model), {})),
+      RemoveDeviceModel: handle((req: { modelName: string; modelNamespace: string }) => {
+        this.models.delete(idOf(req.modelNamespace, req.modelName));
+        return {};
+      }),
+      GetDevice: handle((req: { deviceName: string; deviceNamespace: string }) => {
+        const id = idOf(req.deviceNamespace, req.deviceName);
+        const device = this.opts.events.get(id);
+        if (!device) throw new NotFound(`device ${id} is not served by this mapper`);
+        return { device };
+      }),
+    });
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(`unix:${path}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err
+          ? reject(new EdgeTwinError('ET_CONFIG_INVALID', `mapper DMI socket ${path}: ${err.message}`, { cause: err }))
+          : resolve(),
+      ),
+    );
+    chmodSync(path, 0o660);
+    this.server = server;
+    this.client = new Manager(`unix:${this.opts.dmiSocket}`, grpc.credentials.createInsecure());
+    this.registerSoon();
+  }
+
+  /** Registers (again) until edgecore answers, with backoff; the answer replaces what the mapper serves. */
+  private registerSoon(): void {
+    if (this.registering || this.stopped) return;
+    this.registered = false;
+    this.registering = this.registerLoop().finally(() => (this.registering = undefined));
+  }
+
+  private async registerLoop(): Promise<void> {
+    const log = this.opts.logger;
+    while (!this.stopped) {
+      try {
+        const res = await unary<PbMapperRegisterResponse>(
+          this.client!,
+          'MapperRegister',
+          {
+            withData: true,
+            mapper: {
+              name: this.opts.name,
+              version: this.opts.version,
+              api_version: 'v1beta1',
+              protocol: this.opts.protocol,
+              address: Buffer.from(this.opts.mapperSocket, 'utf8'),
+              state: 'ok',
+            },
+          },
+          this.opts.callTimeoutMs ?? 5000,
+        );
+        if (this.stopped) return;
+        this.registered = true;
+        this.registrations++;
+        this.backoff.reset();
+        this.applyRegistration(res);
+        this.opts.events.registered();
+        log.info(
+          { socket: this.opts.dmiSocket, devices: res.deviceList.length },
+          `registered with edgecore over DMI (${res.deviceList.length} devices)`,
+        );
+        this.watch();
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        const delay = this.backoff.next();
+        const attempts = this.backoff.attempts;
+        if (attempts === 1 || attempts % 10 === 0)
+          log.warn(
+            { err: errorMessage(err), retryInMs: delay, attempts },
+            `cannot register with edgecore at ${this.opts.dmiSocket}: ${errorMessage(err)}; retrying`,
+          );
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.timer = setTimeout(resolve, delay);
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  /** Registers again once the connection to edgecore leaves READY (edgecore stopped or restarted). */
+  private watch(): void {
+    const { grpc } = loadDmi();
+    const channel = this.client!.getChannel();
+    const READY = grpc.connectivityState.READY;
+    const onChange = (): void => {
+      if (this.stopped) return;
+      const state = channel.getConnectivityState(false);
+      if (state === READY) {
+        channel.watchConnectivityState(state, Infinity, onChange);
+        return;
+      }
+      this.opts.logger.warn('lost the DMI connection to edgecore; registering again');
+      this.registerSoon();
+    };
+    const state = channel.getConnectivityState(false);
+    if (state !== READY) this.registerSoon();
+    else channel.watchConnectivityState(state, Infinity, onChange);
+  }
+
+  private applyRegistration(res: PbMapperRegisterResponse): void {
+    this.models.clear();
+    for (const m of res.modelList) this.models.set(idOf(m.namespace, m.name), m);
+    const ids = new Set<string>();
+    for (const d of res.deviceList) {
+      ids.add(idOf(d.namespace, d.name));
+      this.upsert(d);
+    }
+    for (const id of [...this.devices.keys()]) if (!ids.has(id)) this.remove(id);
+  }
+
+  private upsert(device: PbDevice | undefined): { deviceName: string; deviceNamespace: string } {
+    if (!device?.name) throw new Error('RegisterDevice/UpdateDevice needs device.name');
+    const id = idOf(device.namespace, device.name);
+    this.devices.set(id, device);
+    const model = this.models.get(idOf(device.namespace, device.spec?.deviceModelReference ?? ''));
+    this.opts.events.device(id, device, model);
+    return { deviceName: device.name, deviceNamespace: device.namespace || 'default' };
+  }
+
+  private remove(id: string): void {
+    if (!this.devices.delete(id)) return;
+    this.opts.events.remove(id);
+  }
+
+  private upsertModel(model: PbDeviceModel | undefined): { deviceModelName: string; deviceModelNamespace: string } {
+    if (!model?.name) throw new Error('CreateDeviceModel/UpdateDeviceModel needs model.name');
+    const key = idOf(model.namespace, model.name);
+    const had = this.models.has(key);
+    this.models.set(key, model);
+    if (had) {
+      // A changed model changes its devices: serve them again with it.
+      for (const [id, d] of this.devices)
+        if (idOf(d.namespace, d.spec?.deviceModelReference ?? '') === key) this.opts.events.device(id, d, model);
+    }
+    return { deviceModelName: model.name, deviceModelNamespace: model.namespace || 'default' };
+  }
+
+  /** ReportDeviceStatus: reported values and write outcomes of one device. */
+  async reportStatus(ref: { namespace: string; name: string }, twins: PbTwin[]): Promise<void> {
+    await this.call('ReportDeviceStatus', {
+      deviceName: ref.name,
+      deviceNamespace: ref.namespace,
+      reportedDevice: { twins },
+    });
+  }
+
+  /** ReportDeviceStates: the device's state (online, offline, unhealthy). */
+  async reportState(ref: { namespace: string; name: string }, state: string): Promise<void> {
+    await this.call('ReportDeviceStates', { deviceName: ref.name, deviceNamespace: ref.namespace, state });
+  }
+
+  private async call(method: string, req: unknown): Promise<void> {
+    const client = this.client;
+    if (!client || this.stopped) throw new EdgeTwinError('ET_UNAVAILABLE', 'the DMI channel is closed');
+    try {
+      await unary(client, method, req, this.opts.callTimeoutMs ?? 5000);
+    } catch (err) {
+      throw toEdgeTwinError(method, err);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.registered = false;
+    clearTimeout(this.timer);
+    this.wake?.();
+    await this.registering;
+    this.client?.close();
+    this.client = undefined;
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    rmSync(this.opts.mapperSocket, { force: true });
+  }
+}
+
+class NotFound extends Error {}
+
+/** gRPC failures as the runtime's error codes: not delivered (retry next cycle) or refused. */
+function toEdgeTwinError(method: string, err: unknown): EdgeTwinError {
+  const { status } = loadDmi().grpc;
+  const code = (err as { code?: number }).code;
+  const details = (err as { details?: string }).details ?? errorMessage(err);
+  if (code === status.DEADLINE_EXCEEDED)
+    return new EdgeTwinError('ET_TIMEOUT', `${method}: edgecore did not answer in time; is it running?`, {
+      cause: err,
+    });
+  if (code === status.UNAVAILABLE || code === status.CANCELLED)
+    return new EdgeTwinError('ET_UNAVAILABLE', `${method}: edgecore is not reachable: ${details}`, { cause: err });
+  return new EdgeTwinError('ET_PROTOCOL', `edgecore refused ${method}: ${details}`, {
+    cause: err,
+    details: { code: code ?? -1, reason: details },
+  });
+}
