@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { EdgeTwinError } from '@edgetwin/sdk';
 
-const PROTO = fileURLToPath(new URL('../../../proto/cri-runtime-v1-subset.proto', import.meta.url));
+const PROTO = fileURLToPath(new URL('../../proto/cri-runtime-v1-subset.proto', import.meta.url));
 
 type Unary = (
   req: object,
