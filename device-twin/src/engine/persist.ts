@@ -1,6 +1,6 @@
 /** Twin records and the store: loading them all, writing a whole record or a batch's dirty parts. */
 import type { Logger } from 'pino';
-import { errorMessage, modelKey, resolveDevice, type DeviceModel, type ResolvedDevice } from '@edgetwin/sdk';
+import { errorMessage, indexModels, resolveDevice, type DeviceModel, type ResolvedDevice } from '@edgetwin/sdk';
 import type { TwinStore } from '../store/twin-store.js';
 import type { CommitBatch } from './commit-batch.js';
 import { newRecord, type TwinRecord } from './twin-record.js';
@@ -11,7 +11,7 @@ export function loadRecords(
   log: Logger,
 ): { models: DeviceModel[]; records: Map<string, TwinRecord> } {
   const state = store.loadAll();
-  const models = new Map(state.models.map((m) => [modelKey(m.metadata.namespace, m.metadata.name), m]));
+  const models = indexModels(state.models);
   const records = new Map<string, TwinRecord>();
   for (const dev of state.devices) {
     let resolved: ResolvedDevice;

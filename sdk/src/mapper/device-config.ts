@@ -1,12 +1,11 @@
 /**
- * Turns a spec message into the `MapperDevice` a driver sees: joins Device and DeviceModel with
- * sdk `resolveDevice`, validates the protocol configData and every property's visitor configData
- * against the mapper's schemas (errors name the device, the property and the field) and resolves
- * collect and report cycles.
+ * Turns a spec message into the `MapperDevice` a driver sees: sdk `resolveDevice` joins Device and
+ * DeviceModel and validates the protocol configData and every property's visitor configData
+ * against the mapper's schemas (errors name the device, the property and the field); this module
+ * resolves collect and report cycles.
  */
 import type { Static, TSchema } from '@sinclair/typebox';
-import { resolveDevice, modelKey } from '../schema/resolve.js';
-import { parseConfigData } from '../schema/validate.js';
+import { modelKey, resolveDevice } from '../schema/resolve.js';
 import type { MapperDefinition, MapperDevice, MapperProperty, MapperSpecMessage } from './types.js';
 
 export const DEFAULT_COLLECT_CYCLE_MS = 1000;
@@ -26,26 +25,17 @@ export function toMapperDevice<PS extends TSchema, VS extends TSchema>(
   spec: MapperSpecMessage,
 ): MapperDevice<Static<PS>, Static<VS>> {
   const { device, model } = spec;
-  const ns = device.metadata.namespace;
-  const models = new Map([[modelKey(ns, device.spec.deviceModelRef.name), model]]);
-  const resolved = resolveDevice(device, models);
+  // The spec message carries the device's own model: it is the one its deviceModelRef names.
+  const models = new Map([[modelKey(device.metadata.namespace, device.spec.deviceModelRef.name), model]]);
+  const resolved = resolveDevice(device, models, {
+    configData: { protocol: definition.protocolConfigSchema, visitor: definition.visitorConfigSchema },
+  });
   const id = resolved.id;
-  const protocol = parseConfigData(
-    definition.protocolConfigSchema,
-    resolved.protocolConfig,
-    `device ${id} protocol configData`,
-    {
-      device: id,
-    },
-  );
+  // resolveDevice parsed both against the definition's schemas.
+  const protocol = resolved.protocolData as Static<PS>;
   const defaults = definition.defaults ?? {};
   const properties: MapperProperty<Static<VS>>[] = resolved.properties.map((p) => {
-    const visitor = parseConfigData(
-      definition.visitorConfigSchema,
-      p.visitorConfig,
-      `device ${id} property ${p.name} visitor configData`,
-      { device: id, property: p.name },
-    );
+    const visitor = p.visitorData as Static<VS>;
     const collectCycle = timerMs(
       p.collectCycle > 0 ? p.collectCycle : (defaults.collectCycleMs ?? DEFAULT_COLLECT_CYCLE_MS),
     );

@@ -11,8 +11,7 @@
 import {
   errorMessage,
   formatValue,
-  isEdgeTwinError,
-  modelKey,
+  indexModels,
   resolveDevice,
   type Device,
   type DeviceModel,
@@ -229,15 +228,12 @@ export class CloudSyncAgent {
 
   private async applyToTwin(): Promise<void> {
     const models: DeviceModel[] = [];
-    const byKey = new Map<string, DeviceModel>();
     const devices: Device[] = [];
     for (const r of this.resources.values()) {
-      if (r.key.startsWith('DeviceModel/')) {
-        const m = r.object as DeviceModel;
-        models.push(m);
-        byKey.set(modelKey(m.metadata.namespace, m.metadata.name), m);
-      } else devices.push(r.object as Device);
+      if (r.key.startsWith('DeviceModel/')) models.push(r.object as DeviceModel);
+      else devices.push(r.object as Device);
     }
+    const byKey = indexModels(models);
     const resolved: ResolvedDevice[] = [];
     this.invalid.clear();
     for (const d of devices) {
@@ -255,37 +251,22 @@ export class CloudSyncAgent {
    */
   private resolve(device: Device, models: ReadonlyMap<string, DeviceModel>): ResolvedDevice | undefined {
     const id = `${device.metadata.namespace ?? 'default'}/${device.metadata.name}`;
-    let d = device;
     const problems: string[] = [];
-    for (let attempt = 0; attempt <= d.spec.properties.length; attempt++) {
-      try {
-        const r = resolveDevice(d, models);
-        if (problems.length > 0) this.invalid.set(id, problems.join('; '));
-        return r;
-      } catch (err) {
-        problems.push(errorMessage(err));
-        const m = isEdgeTwinError(err, 'ET_BAD_VALUE')
-          ? /^\/spec\/properties\/(\d+)\/desired\/value$/.exec(err.details.path ?? '')
-          : null;
-        if (!m) break;
-        this.log.warn({ device: id, err: errorMessage(err) }, 'desired value from the cloud does not fit; left out');
-        const i = Number(m[1]);
-        d = {
-          ...d,
-          spec: {
-            ...d.spec,
-            properties: d.spec.properties.map((p, k) => {
-              if (k !== i) return p;
-              const { desired: _left, ...rest } = p;
-              return rest;
-            }),
-          },
-        };
-      }
+    try {
+      const r = resolveDevice(device, models, {
+        onBadDesired: (err) => {
+          problems.push(errorMessage(err));
+          this.log.warn({ device: id, err: errorMessage(err) }, 'desired value from the cloud does not fit; left out');
+        },
+      });
+      if (problems.length > 0) this.invalid.set(id, problems.join('; '));
+      return r;
+    } catch (err) {
+      problems.push(errorMessage(err));
+      this.invalid.set(id, problems.join('; '));
+      this.log.warn({ device: id, err: problems.at(-1) }, 'device from the cloud is not valid; skipped');
+      return undefined;
     }
-    this.invalid.set(id, problems.join('; '));
-    this.log.warn({ device: id, err: problems.at(-1) }, 'device from the cloud is not valid; skipped');
-    return undefined;
   }
 
   private recordChange(e: TwinChangeEvent): void {

@@ -114,7 +114,7 @@ export async function loadDeviceDirectory(
       continue;
     }
     try {
-      out.devices.push(resolveDevice(device, modelMap, { file, document }));
+      out.devices.push(resolveDevice(device, modelMap, { details: { file, document } }));
     } catch (err) {
       const e = err instanceof EdgeTwinError ? err : new EdgeTwinError('ET_INTERNAL', String(err), { cause: err });
       out.problems.push({
