@@ -9,6 +9,7 @@ export {
 export { findMapperCommand, MAPPER_PACKAGES, type MapperCommand } from './supervisor/mapper-commands.js';
 export { MAPPER_NODE_FLAGS, mapperNodeFlags } from './supervisor/mapper-node-flags.js';
 export { loadDeviceDirectory, type DirectoryContents } from './devices/device-directory.js';
+export { installedMapperConfigs, type ConfigSchemaLookup } from './devices/mapper-config-schemas.js';
 export { parseResourceFile, type LoadProblem } from './devices/yaml-documents.js';
 export { EdgeHub, type EdgeHubOptions, type EdgeHubHandler, type TokenStore } from './hub/edge-hub.js';
 export { EdgeCloudSync, type EdgeCloudSyncOptions } from './hub/edge-cloud-sync.js';

@@ -4,6 +4,7 @@
  * `dataConverter`, `dataWrite`) so existing YAML applies unchanged; `codec` is our typed decoder.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import type { ConfigDataSchemas } from '@edgetwin/sdk';
 
 export const BLE_PROTOCOL = 'bluetooth';
 
@@ -136,3 +137,13 @@ export function normalizeUuid(uuid: string): string {
 export function normalizeMac(mac: string): string {
   return mac.replace(/-/g, ':').toLowerCase();
 }
+
+/**
+ * Both configData schemas, the package's `./config` entry: edgecore imports it (lazily, when this
+ * package is installed) to check each Device's configData when its devices directory loads. This
+ * module depends on the sdk and TypeBox only, never on the protocol library.
+ */
+export const configDataSchemas = {
+  protocol: BleProtocolConfigSchema,
+  visitor: BleVisitorConfigSchema,
+} satisfies ConfigDataSchemas;

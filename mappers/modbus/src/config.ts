@@ -3,6 +3,7 @@
  * applies unchanged) plus EdgeTwin's additions. Defaults live here; `parseWithSchema` applies them.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import type { ConfigDataSchemas } from '@edgetwin/sdk';
 
 export const RegisterTables = ['CoilRegister', 'DiscreteInputRegister', 'HoldingRegister', 'InputRegister'] as const;
 export type RegisterTable = (typeof RegisterTables)[number];
@@ -158,3 +159,13 @@ export function isWritableTable(table: RegisterTable): boolean {
 export function serialDeviceOf(p: Pick<ModbusProtocolConfig, 'serialPort' | 'serialName'>): string | undefined {
   return p.serialPort ?? p.serialName;
 }
+
+/**
+ * Both configData schemas, the package's `./config` entry: edgecore imports it (lazily, when this
+ * package is installed) to check each Device's configData when its devices directory loads. This
+ * module depends on the sdk and TypeBox only, never on the protocol library.
+ */
+export const configDataSchemas = {
+  protocol: ModbusProtocolConfigSchema,
+  visitor: ModbusVisitorConfigSchema,
+} satisfies ConfigDataSchemas;

@@ -4,7 +4,7 @@
  * schema each gives the type, the validation and the defaults.
  */
 import { Type, type SchemaOptions, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { EdgeTwinError } from '@edgetwin/sdk';
+import { EdgeTwinError, type ConfigDataSchemas } from '@edgetwin/sdk';
 
 export const SecurityModeNames = ['None', 'Sign', 'SignAndEncrypt'] as const;
 export type SecurityModeName = (typeof SecurityModeNames)[number];
@@ -156,3 +156,13 @@ export function checkVisitor(device: string, property: string, v: OpcuaVisitorCo
     );
   }
 }
+
+/**
+ * Both configData schemas, the package's `./config` entry: edgecore imports it (lazily, when this
+ * package is installed) to check each Device's configData when its devices directory loads. This
+ * module depends on the sdk and TypeBox only, never on the protocol library.
+ */
+export const configDataSchemas = {
+  protocol: OpcuaProtocolConfigSchema,
+  visitor: OpcuaVisitorConfigSchema,
+} satisfies ConfigDataSchemas;

@@ -1,5 +1,6 @@
 /** The ZigBee mapper's configData schemas (protocol: which device; visitor: which ZCL attribute). */
 import { Type, type Static } from '@sinclair/typebox';
+import type { ConfigDataSchemas } from '@edgetwin/sdk';
 
 export const ADAPTERS = ['zstack', 'ember', 'deconz', 'zigate', 'zboss', 'zoh'] as const;
 
@@ -52,3 +53,13 @@ export interface CoordinatorConfig {
   channel: number;
   panId: number;
 }
+
+/**
+ * Both configData schemas, the package's `./config` entry: edgecore imports it (lazily, when this
+ * package is installed) to check each Device's configData when its devices directory loads. This
+ * module depends on the sdk and TypeBox only, never on the protocol library.
+ */
+export const configDataSchemas = {
+  protocol: ZigbeeProtocolConfigSchema,
+  visitor: ZigbeeVisitorConfigSchema,
+} satisfies ConfigDataSchemas;

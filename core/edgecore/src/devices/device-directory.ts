@@ -11,10 +11,12 @@ import {
   modelKey,
   resolveDevice,
   resourceId,
+  type ConfigDataSchemas,
   type Device,
   type DeviceModel,
   type ResolvedDevice,
 } from '@edgetwin/sdk';
+import type { ConfigSchemaLookup } from './mapper-config-schemas.js';
 import { describeSource, parseResourceFile, type LoadProblem } from './yaml-documents.js';
 
 export interface DirectoryContents {
@@ -37,6 +39,12 @@ export interface LoadOptions {
   maxFileBytes?: number;
   /** The file each running device came from: a Device defined twice keeps the running one. */
   running?: ReadonlyMap<string, string>;
+  /**
+   * The configData schemas of a protocol (`installedMapperConfigs()`): a Device whose configData
+   * does not fit is a problem naming the file, the field and ET_SCHEMA. Without it, not checked;
+   * configData a document does not hold at all is left to the mapper.
+   */
+  configSchemas?: ConfigSchemaLookup;
 }
 
 interface DeviceEntry {
@@ -104,6 +112,7 @@ export async function loadDeviceDirectory(
 
   const modelMap = new Map([...models].map(([k, v]) => [k, v.model]));
   out.models = [...modelMap.values()];
+  const schemas = await schemasByProtocol(devices, modelMap, opts.configSchemas);
   for (const { device, file, document } of keepRunning(devices, opts.running, out.problems)) {
     const id = resourceId(device);
     const where = describeSource(file, document);
@@ -114,7 +123,13 @@ export async function loadDeviceDirectory(
       continue;
     }
     try {
-      out.devices.push(resolveDevice(device, modelMap, { details: { file, document } }));
+      const configData = schemas.get(protocolOf(device, modelMap) ?? '');
+      out.devices.push(
+        resolveDevice(device, modelMap, {
+          details: { file, document },
+          ...(configData ? { configData, onlyWrittenConfigData: true } : {}),
+        }),
+      );
     } catch (err) {
       const e = err instanceof EdgeTwinError ? err : new EdgeTwinError('ET_INTERNAL', String(err), { cause: err });
       out.problems.push({
@@ -190,4 +205,25 @@ function duplicate(
       },
     ),
   };
+}
+
+const protocolOf = (device: Device, models: ReadonlyMap<string, DeviceModel>): string | undefined =>
+  device.spec.protocol?.protocolName ??
+  models.get(modelKey(device.metadata.namespace, device.spec.deviceModelRef.name))?.spec.protocol;
+
+/** The configData schemas of the protocols these devices use, for those that have them. */
+async function schemasByProtocol(
+  devices: readonly DeviceEntry[],
+  models: ReadonlyMap<string, DeviceModel>,
+  lookup: ConfigSchemaLookup | undefined,
+): Promise<Map<string, ConfigDataSchemas>> {
+  const out = new Map<string, ConfigDataSchemas>();
+  if (!lookup) return out;
+  const protocols = new Set(devices.map((d) => protocolOf(d.device, models)));
+  for (const protocol of protocols) {
+    if (!protocol) continue;
+    const schemas = await lookup(protocol);
+    if (schemas) out.set(protocol, schemas);
+  }
+  return out;
 }

@@ -1,12 +1,15 @@
 /**
  * Embedded mode's source of devices: the YAML directory, loaded at start and on every change.
  * Each load replaces the node's device set in the twin service; problems are logged with the
- * file, document and field, and the last load's problems are kept for inspection.
+ * file, document and field, and the last load's problems are kept for inspection. Devices are
+ * checked against their model and, for protocols whose EdgeTwin mapper package is installed,
+ * against that mapper's configData schemas.
  */
 import type { Logger } from 'pino';
 import type { TwinService } from '@edgetwin/device-twin';
 import { loadDeviceDirectory, type DirectoryContents } from '../devices/device-directory.js';
 import { DirectoryWatcher } from '../devices/directory-watcher.js';
+import { installedMapperConfigs, type ConfigSchemaLookup } from '../devices/mapper-config-schemas.js';
 import type { LoadProblem } from '../devices/yaml-documents.js';
 
 export interface DeviceDirectorySyncOptions {
@@ -18,15 +21,19 @@ export interface DeviceDirectorySyncOptions {
   maxFileBytes?: number | undefined;
   /** Called after every load with the protocols the node's devices use. */
   onProtocols?: (protocols: Set<string>) => void;
+  /** configData schemas by protocol; default: those of the installed mapper packages. */
+  configSchemas?: ConfigSchemaLookup;
 }
 
 export class DeviceDirectorySync {
   private watcher: DirectoryWatcher | undefined;
   private last: DirectoryContents | undefined;
   private readonly log: Logger;
+  private readonly configSchemas: ConfigSchemaLookup;
 
   constructor(private readonly opts: DeviceDirectorySyncOptions) {
     this.log = opts.logger.child({ module: 'devices' });
+    this.configSchemas = opts.configSchemas ?? installedMapperConfigs({ warn: (m) => this.log.warn(m) });
   }
 
   get problems(): readonly LoadProblem[] {
@@ -48,6 +55,7 @@ export class DeviceDirectorySync {
     const contents = await loadDeviceDirectory(this.opts.dir, this.opts.nodeName, {
       ...(this.opts.maxFileBytes === undefined ? {} : { maxFileBytes: this.opts.maxFileBytes }),
       ...(this.last ? { running: this.last.sources } : {}),
+      configSchemas: this.configSchemas,
     });
     for (const p of contents.problems) {
       this.log.error(
