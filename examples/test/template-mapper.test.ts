@@ -3,9 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Device, DeviceModel } from '@edgetwin/sdk';
 import { mapperConformance } from '@edgetwin/sdk/testing';
-import { counterMapper, startCounterSimulator } from '../src/template-mapper/index.js';
+import { counterMapper } from '../template-mapper/src/index.js';
+import { startCounterSimulator } from '../template-mapper/sim/index.js';
 
-const yamlFile = fileURLToPath(new URL('../src/template-mapper/counter-device.yaml', import.meta.url));
+const yamlFile = fileURLToPath(new URL('../template-mapper/counter-device.yaml', import.meta.url));
 
 mapperConformance({
   definition: counterMapper,

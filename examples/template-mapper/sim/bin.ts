@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A counter device on 127.0.0.1 for trying the template mapper: `node .../run-simulator.js [port]`.
+// A counter device on 127.0.0.1 for trying the template mapper: `node examples/template-mapper/dist/sim/bin.js [port]`.
 import { startCounterSimulator } from './simulator.js';
 
 const sim = await startCounterSimulator({ port: Number(process.argv[2] ?? 7070) });

@@ -1,2 +1,0 @@
-export { counterMapper, CounterProtocolConfig, CounterVisitorConfig } from './mapper.js';
-export { startCounterSimulator, type CounterSimulator } from './simulator.js';
