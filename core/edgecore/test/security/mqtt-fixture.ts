@@ -43,7 +43,10 @@ export async function startSecuredNode(external: boolean): Promise<SecuredNode> 
     readFileSync(fixture, 'utf8')
       .replaceAll('thermostat', 'pump')
       .replaceAll('protocol: modbus', 'protocol: opcua')
-      .replaceAll('protocolName: modbus', 'protocolName: opcua'),
+      .replaceAll('protocolName: modbus', 'protocolName: opcua')
+      // configData an OPC UA mapper accepts: edgecore checks it against the opcua mapper's schemas
+      .replace(/communicateMode: TCP\n\s+ip: .*\n\s+port: .*\n\s+slaveID: .*/, 'url: opc.tcp://127.0.0.1:4840')
+      .replace(/configData: \{ register: [^}]*\}/g, "configData: { nodeID: 'ns=2;s=Pump' }"),
   );
   const passwords = new Map<string, string>();
   for (const protocol of ['modbus', 'opcua']) {
