@@ -4,26 +4,17 @@
  * values with fields missing at each level, and on schemas whose defaults sit under unions,
  * records and arrays (where it hands over to Value.Default).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { filesUnder } from '../src/testing/files.js';
 import { applyDefaults } from '../src/schema/defaults.js';
 import { DeviceModelSchema, DeviceSchema } from '../src/schema/resources.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) return [];
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return yamlFiles(path);
-    return /\.ya?ml$/.test(name) ? [path] : [];
-  });
-}
 
 function same(schema: TSchema, value: unknown): void {
   const expected = Value.Default(schema, Value.Clone(value));
@@ -34,7 +25,7 @@ function same(schema: TSchema, value: unknown): void {
 describe('applyDefaults gives what Value.Default gives', () => {
   it('on every Device and DeviceModel document in the repository', () => {
     let checked = 0;
-    for (const file of yamlFiles(root)) {
+    for (const file of filesUnder(root, /\.ya?ml$/)) {
       for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
         const value = doc.toJS() as { kind?: string } | null;
         if (value?.kind === 'Device') same(DeviceSchema, value);

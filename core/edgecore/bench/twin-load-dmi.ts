@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { DMI_PROTO } from '@edgetwin/sdk/dmi';
-import type { LoadConfig, LoadResult } from './twin-load.js';
+import { offer, percentile, type LoadConfig, type LoadResult } from './twin-load.js';
 
 export interface DmiLoadConfig extends LoadConfig {
   /** edgecore's DMI socket. */
@@ -22,11 +22,6 @@ export interface DmiLoadConfig extends LoadConfig {
 }
 
 type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => void;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 function services() {
   const def = protoLoader.loadSync(DMI_PROTO, { keepCase: true, longs: Number, defaults: true });
@@ -137,23 +132,7 @@ export async function runDmiLoad(cfg: DmiLoadConfig, onMeasuring?: () => void): 
     const start = performance.now();
     const p: Phase = { start, sent: 0, outstanding: 0, errors: 0, sending: true, latencies: [], lastAnswer: start };
     const cpu0 = process.cpuUsage();
-    const end = p.start + seconds * 1000;
-    if (cfg.window > 0) {
-      for (let k = 0; k < cfg.mappers; k++) for (let i = 0; i < cfg.window; i++) send(k, p);
-      await new Promise((r) => setTimeout(r, seconds * 1000));
-      p.sending = false;
-    } else {
-      await new Promise<void>((resolve) => {
-        const tick = () => {
-          const now = performance.now();
-          const due = Math.min(cfg.rate * seconds, Math.floor(((now - p.start) / 1000) * cfg.rate)) - p.sent;
-          for (let i = 0; i < due; i++) send(p.sent % cfg.mappers, p);
-          if (now >= end) resolve();
-          else setTimeout(tick, 5);
-        };
-        tick();
-      });
-    }
+    await offer(cfg, p, seconds, (k) => send(k, p));
     p.sending = false;
     const stoppedAt = performance.now();
     let answerAgainMs: number | undefined;

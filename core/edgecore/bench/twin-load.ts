@@ -53,7 +53,7 @@ export interface LoadResult {
   lastAnswered: Record<string, number>;
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -69,6 +69,35 @@ class Phase {
   lastAnswer = this.start;
 
   constructor(readonly name: string) {}
+}
+
+/**
+ * Sends for `seconds`: closed loop (`cfg.window` outstanding per mapper, each answer sending the
+ * next; the caller's answer handler does that while `sending`), or open loop at `cfg.rate` per second
+ * spread over the mappers. Shared by the MQTT and the DMI load.
+ */
+export async function offer(
+  cfg: LoadConfig,
+  p: { start: number; sent: number },
+  seconds: number,
+  send: (mapper: number) => void,
+): Promise<void> {
+  if (cfg.window > 0) {
+    for (let k = 0; k < cfg.mappers; k++) for (let i = 0; i < cfg.window; i++) send(k);
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    return;
+  }
+  const end = p.start + seconds * 1000;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(cfg.rate * seconds, Math.floor(((now - p.start) / 1000) * cfg.rate)) - p.sent;
+      for (let i = 0; i < due; i++) send(p.sent % cfg.mappers);
+      if (now >= end) resolve();
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
 }
 
 export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promise<LoadResult> {
@@ -129,23 +158,8 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
     phase = new Phase(name);
     const p = phase;
     const cpu0 = process.cpuUsage();
-    const end = p.start + seconds * 1000;
-    if (cfg.window > 0) {
-      for (let k = 0; k < cfg.mappers; k++) for (let i = 0; i < cfg.window; i++) send(k);
-      await new Promise((r) => setTimeout(r, seconds * 1000));
-      p.sending = false;
-    } else {
-      await new Promise<void>((resolve) => {
-        const tick = () => {
-          const now = performance.now();
-          const due = Math.min(cfg.rate * seconds, Math.floor(((now - p.start) / 1000) * cfg.rate)) - p.sent;
-          for (let i = 0; i < due; i++) send(p.sent % cfg.mappers);
-          if (now >= end) resolve();
-          else setTimeout(tick, 5);
-        };
-        tick();
-      });
-    }
+    await offer(cfg, p, seconds, send);
+    p.sending = false;
     const stoppedAt = performance.now();
     const sendSeconds = (stoppedAt - p.start) / 1000;
     let answerAgainMs: number | undefined;

@@ -4,22 +4,14 @@
  * (quickstart, examples, KubeEdge's vendored samples, fixtures), and a bad file must still be
  * reported document by document with its line.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { filesUnder } from '@edgetwin/sdk/testing';
 import { parseResourceFile, parseResourceFileExactly, type ParsedFile } from '../src/devices/yaml-documents.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) return [];
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return yamlFiles(path);
-    return /\.ya?ml$/.test(name) ? [path] : [];
-  });
-}
 
 /** What a caller sees: resources with their document index, problems by code and message. */
 function seen(parsed: ParsedFile) {
@@ -31,7 +23,7 @@ function seen(parsed: ParsedFile) {
 }
 
 describe('devices YAML: js-yaml fast path and yaml exact path agree', () => {
-  const files = yamlFiles(root);
+  const files = filesUnder(root, /\.ya?ml$/);
 
   it('finds the shipped YAML files (the control: the comparison below covers them)', () => {
     expect(files.length).toBeGreaterThanOrEqual(25);

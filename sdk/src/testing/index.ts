@@ -6,3 +6,4 @@ export * from './dmi-side.js';
 export * from './conformance.js';
 export * from './kube.js';
 export * from './mosquitto-clients.js';
+export * from './files.js';
