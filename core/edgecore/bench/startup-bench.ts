@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connectAsync } from 'mqtt';
-import { LEAN_MQTT_OPTIONS } from '@edgetwin/sdk/mqtt';
+import { LEAN_MQTT_OPTIONS } from './lean-mqtt.js';
 import { freePort, startMosquitto } from '@edgetwin/sdk/testing';
 import { devicesYaml } from './bench-devices.js';
 

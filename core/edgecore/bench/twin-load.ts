@@ -8,7 +8,7 @@
  * compiled and its heap sized by then), as a daemon that has been running for a while would be.
  */
 import { connectAsync, type MqttClient } from 'mqtt';
-import { LEAN_MQTT_OPTIONS } from '@edgetwin/sdk/mqtt';
+import { LEAN_MQTT_OPTIONS } from './lean-mqtt.js';
 
 export interface LoadConfig {
   url: string;
@@ -130,7 +130,7 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
       clientId: `bench-mapper-${k}-${process.pid}`,
       ...(cfg.username === undefined ? {} : { username: cfg.username, password: cfg.password }),
       reconnectPeriod: 0,
-      ...LEAN_MQTT_OPTIONS, // as the SDK's mappers connect
+      ...LEAN_MQTT_OPTIONS,
     });
     c.on('message', (_topic, payload) => {
       const t = performance.now();

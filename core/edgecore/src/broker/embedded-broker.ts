@@ -9,7 +9,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import { EdgeTwinError } from '@edgetwin/sdk';
-import { disableMqttPacketIdCache } from '@edgetwin/sdk/mqtt';
+import { disableMqttPacketIdCache } from './mqtt-packet-memory.js';
 import type { BrokerAccess } from '../security/broker-access.js';
 
 export interface BrokerTlsOptions {

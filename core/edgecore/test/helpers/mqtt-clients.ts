@@ -4,7 +4,8 @@
  * configured as its user configures it (clean session, QoS 1, automatic reconnect).
  */
 import { connectAsync } from 'mqtt';
-import { LEAN_MQTT_OPTIONS, MqttConnection } from '@edgetwin/sdk/mqtt';
+import { MqttConnection } from '@edgetwin/sdk/mqtt';
+import { LEAN_MQTT_OPTIONS } from '../../bench/lean-mqtt.js';
 
 export interface ClientUnderTest {
   /** QoS 1; resolves at the PUBACK, rejects if the client gives the message up. */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPeer, startMosquitto, type RunningPeer } from '@edgetwin/sdk/testing';
 
-const sdkEntry = fileURLToPath(new URL('../dist/mqtt/index.js', import.meta.url));
+const helper = fileURLToPath(new URL('../dist/broker/mqtt-packet-memory.js', import.meta.url));
 const skip = missingPeer('mosquitto');
 
 /**
@@ -14,7 +14,7 @@ function packetIdBuffersAfterPublishing(url: string, disable: boolean): number {
   const script = `
     import { createRequire } from 'node:module';
     import { connectAsync } from 'mqtt';
-    import { disableMqttPacketIdCache } from ${JSON.stringify(sdkEntry)};
+    import { disableMqttPacketIdCache } from ${JSON.stringify(helper)};
     if (${disable}) disableMqttPacketIdCache();
     const client = await connectAsync(${JSON.stringify(url)}, { reconnectPeriod: 0 });
     for (let i = 0; i < 20; i++) await client.publishAsync('edgetwin/test/ids', String(i), { qos: 1 });

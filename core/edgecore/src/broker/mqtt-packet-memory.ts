@@ -1,5 +1,5 @@
 /**
- * mqtt-packet, the MQTT codec under both mqtt.js and aedes, builds on its first write a table of
+ * mqtt-packet, the MQTT codec under aedes (and mqtt.js), builds on its first write a table of
  * 65,536 two-byte Buffers, one per packet id, to save a 2-byte allocation per QoS 1 packet. The
  * table costs about 6.5 MB of heap in every process that speaks MQTT; on an edge node that is a
  * fifth of edgecore's live heap, for no measurable speed. Call this before the first packet is
@@ -14,11 +14,3 @@ export function disableMqttPacketIdCache(): void {
   const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as typeof import('mqtt-packet');
   mqttPacket.writeToStream.cacheNumbers = false;
 }
-
-/**
- * mqtt.js client options that cut its per-packet garbage (about a quarter of edgecore's under
- * load): its debug() logging builds an argument array on every call even when disabled, and it
- * re-arms the keepalive timer after every packet sent. With these, PINGREQ simply goes out every
- * keepalive period. (DEBUG=mqttjs* then shows nothing for this client.)
- */
-export const LEAN_MQTT_OPTIONS = { log: () => undefined, reschedulePings: false } as const;
