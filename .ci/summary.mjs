@@ -1,10 +1,13 @@
-// Sums vitest JSON reports: one line per report, then the total that CI's last line reports:
+// Sums vitest JSON reports: one line per report, then every failed test (file, name, the first lines of
+// its error, so the end of the CI log says what failed), then the total that CI's last line reports:
 // `tests: N passed, N failed, N skipped`. Exits 1 when a report is missing or has failures.
 import { existsSync, readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+const failures = [];
 for (const file of process.argv.slice(2)) {
   if (!existsSync(file)) {
     console.log(`${file}: no test report was written`);
@@ -17,6 +20,24 @@ for (const file of process.argv.slice(2)) {
   passed += r.numPassedTests;
   failed += r.numFailedTests + (r.success === false && r.numFailedTests === 0 ? 1 : 0);
   skipped += s;
+  for (const suite of r.testResults ?? []) {
+    const where = relative(process.cwd(), suite.name);
+    const bad = (suite.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of bad) failures.push({ report: file, where, name: t.fullName, messages: t.failureMessages ?? [] });
+    // A file that failed outside any test (an import error, a failing hook) has no failed test to show.
+    if (suite.status === 'failed' && bad.length === 0) {
+      failures.push({ report: file, where, name: '(the file itself)', messages: [suite.message ?? ''] });
+    }
+  }
+}
+if (failures.length > 0) {
+  console.log(`\nfailed (${failures.length}):`);
+  for (const f of failures) {
+    console.log(`- ${f.report}: ${f.where} > ${f.name}`);
+    const lines = f.messages.join('\n').split('\n').filter((l) => l.trim() !== '');
+    for (const l of lines.slice(0, 12)) console.log(`    ${l.slice(0, 300)}`);
+  }
+  console.log('');
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);
