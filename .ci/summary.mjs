@@ -34,7 +34,10 @@ if (failures.length > 0) {
   console.log(`\nfailed (${failures.length}):`);
   for (const f of failures) {
     console.log(`- ${f.report}: ${f.where} > ${f.name}`);
-    const lines = f.messages.join('\n').split('\n').filter((l) => l.trim() !== '');
+    const lines = f.messages
+      .join('\n')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     for (const l of lines.slice(0, 12)) console.log(`    ${l.slice(0, 300)}`);
   }
   console.log('');

@@ -1,71 +1,41 @@
 /**
- * KubeEdge's DMI v1beta1 served by edgecore, driven by a mapper process that speaks only the DMI
- * proto (core/edgecore/test/fixtures/dmi-mapper.mjs: @grpc/grpc-js and the .proto, no EdgeTwin code), with
- * KubeEdge's Modbus temperature sample as the devices directory.
+ * KubeEdge's DMI v1beta1 served by edgecore:
+ * - the sdk's DMI conformance suite (`dmiConformance`), run against edgecore as a child process: a
+ *   mapper process that speaks only the DMI proto (`@edgetwin/sdk/peers/dmi-mapper.mjs`:
+ *   @grpc/grpc-js and the .proto, no EdgeTwin code) registers, reports, gets desired values, is
+ *   refused as a second mapper of its protocol, and outlives an edgecore restart;
+ * - KubeEdge's own Modbus temperature sample as the devices directory, as that mapper receives it;
+ * - the socket's permissions, and how DMI registration and edgecore's mapper supervisor meet.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { EdgeCore } from '@edgetwin/edgecore';
-import { waitFor } from '@edgetwin/sdk/testing';
+import { DmiPeerMapper, dmiConformance, waitFor } from '@edgetwin/sdk/testing';
 import { startEdgecore, tempDir, type EdgecoreProcess } from './helpers/edgecore-process.js';
 
-const MAPPER = join(import.meta.dirname, 'fixtures', 'dmi-mapper.mjs');
 const SAMPLE = resolve(
   import.meta.dirname,
   '../../../examples/kubeedge-samples/kubeedge-examples/temperature-sensor-demo',
 );
 
-interface Line {
-  call?: string;
-  op?: string;
-  ok?: boolean;
-  error?: string;
-  details?: string;
-  devices?: DeviceLine[];
-  models?: string[];
-  device?: DeviceLine;
-}
-interface DeviceLine {
-  name: string;
-  namespace: string;
-  protocol: { name: string; config: Record<string, { type: string; value: unknown }> };
-  properties: { name: string; desired?: string; visitor: Record<string, { type: string; value: unknown }> }[];
-}
+dmiConformance({
+  async startEdge({ devicesDir, dataDir, nodeName }) {
+    const edge = await startEdgecore({ devicesDir, dataDir, nodeName });
+    return {
+      dmiSocket: join(dataDir, 'dmi', 'dmi.sock'),
+      http: edge.http,
+      async stop() {
+        await edge.kill();
+      },
+    };
+  },
+});
 
-class DmiMapper {
-  readonly lines: Line[] = [];
-  private constructor(readonly child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (l) => this.lines.push(JSON.parse(l) as Line));
-  }
-  static start(edgecoreSocket: string, own: string, name = 'dmi-test-mapper'): DmiMapper {
-    const child = spawn(process.execPath, [MAPPER, edgecoreSocket, own, 'modbus', name], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    return new DmiMapper(child);
-  }
-  send(cmd: Record<string, unknown>): void {
-    this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
-  }
-  async next(pred: (l: Line) => boolean, from = 0, what = 'a line'): Promise<Line> {
-    let found: Line | undefined;
-    await waitFor(() => (found = this.lines.slice(from).find(pred)) !== undefined, 20_000, what);
-    return found!;
-  }
-  calls(name: string): Line[] {
-    return this.lines.filter((l) => l.call === name);
-  }
-  stop(): void {
-    this.child.kill('SIGTERM');
-  }
-}
-
-describe('DMI (KubeEdge v1beta1) in edgecore', () => {
+describe("DMI in edgecore with KubeEdge's Modbus temperature sample", () => {
   let edge: EdgecoreProcess;
-  let mapper: DmiMapper;
+  let mapper: DmiPeerMapper;
   const dataDir = tempDir('dmi-data');
   const socket = join(dataDir, 'dmi', 'dmi.sock');
   const devicesDir = tempDir('dmi-devices');
@@ -74,23 +44,17 @@ describe('DMI (KubeEdge v1beta1) in edgecore', () => {
       reported: Record<string, { value: unknown }>;
       state: string;
     };
-  const patch = (body: unknown) =>
-    fetch(`${edge.http}/api/v1/devices/default/temperature-instance/twin/desired`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/merge-patch+json' },
-      body: JSON.stringify(body),
-    });
 
   beforeAll(async () => {
     cpSync(SAMPLE, devicesDir, { recursive: true });
     const file = join(devicesDir, 'temperature-instance.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"kind-worker"', '"edge-1"'));
     edge = await startEdgecore({ devicesDir, dataDir });
-    mapper = DmiMapper.start(socket, join(tempDir('dmi-mapper'), 'mapper.sock'));
+    mapper = DmiPeerMapper.start(socket, join(tempDir('dmi-mapper'), 'mapper.sock'));
   });
 
   afterAll(async () => {
-    mapper?.stop();
+    await mapper?.stop();
     await edge?.kill();
   });
 
@@ -100,7 +64,7 @@ describe('DMI (KubeEdge v1beta1) in edgecore', () => {
   });
 
   it('a mapper started after its devices gets them at registration, configData packed as KubeEdge packs it', async () => {
-    const reg = await mapper.next((l) => l.op === 'register', 0, 'the registration');
+    const reg = await mapper.answer('register', 0);
     expect(reg.ok).toBe(true);
     expect(reg.models).toEqual(['temperature-model']);
     const dev = reg.devices![0]!;
@@ -119,79 +83,27 @@ describe('DMI (KubeEdge v1beta1) in edgecore', () => {
   });
 
   it('reported twins and states reach the twin (mapper-framework sends "OK")', async () => {
-    const from = mapper.lines.length;
-    mapper.send({
-      op: 'status',
-      name: 'temperature-instance',
-      namespace: 'default',
-      twins: [{ propertyName: 'temperature', reported: { value: '21.5', metadata: { type: 'float' } } }],
-    });
-    expect((await mapper.next((l) => l.op === 'status', from)).ok).toBe(true);
-    mapper.send({ op: 'state', name: 'temperature-instance', namespace: 'default', state: 'OK' });
-    expect((await mapper.next((l) => l.op === 'state', from)).ok).toBe(true);
+    let from = mapper.lines.length;
+    mapper.reportTwins('default', 'temperature-instance', [
+      { propertyName: 'temperature', reported: { value: '21.5', metadata: { type: 'float' } } },
+    ]);
+    expect((await mapper.answer('status', from)).ok).toBe(true);
+    from = mapper.lines.length;
+    mapper.reportState('default', 'temperature-instance', 'OK');
+    expect((await mapper.answer('state', from)).ok).toBe(true);
     const t = await twin();
     expect(t.reported.temperature?.value).toBe(21.5);
     expect(t.state).toBe('ok');
   });
 
-  it('a bad report is refused with a gRPC status naming the problem', async () => {
+  it('a value the model type refuses is named in the gRPC status', async () => {
     const from = mapper.lines.length;
-    mapper.send({
-      op: 'status',
-      name: 'temperature-instance',
-      namespace: 'default',
-      twins: [{ propertyName: 'temperature', reported: { value: 'hot', metadata: {} } }],
-    });
-    const bad = await mapper.next((l) => l.op === 'status', from);
+    mapper.reportTwins('default', 'temperature-instance', [
+      { propertyName: 'temperature', reported: { value: 'hot', metadata: {} } },
+    ]);
+    const bad = await mapper.answer('status', from);
     expect(bad.error).toBe('INVALID_ARGUMENT');
     expect(bad.details).toMatch(/ET_BAD_VALUE.*expected a number/);
-    mapper.send({
-      op: 'status',
-      name: 'ghost',
-      namespace: 'default',
-      twins: [{ propertyName: 'x', reported: { value: '1' } }],
-    });
-    expect((await mapper.next((l) => l.op === 'status' && l !== bad, from)).error).toBe('NOT_FOUND');
-  });
-
-  it('a desired value reaches the mapper through UpdateDevice, once, and a report sends none', async () => {
-    expect(mapper.calls('UpdateDevice')).toHaveLength(0);
-    expect((await patch({ 'temperature-switch': 0 })).status).toBe(200);
-    const upd = await mapper.next((l) => l.call === 'UpdateDevice', 0, 'UpdateDevice');
-    expect(upd.device!.properties.find((p) => p.name === 'temperature-switch')!.desired).toBe('0');
-    // reports and the same desired value again change nothing the mapper holds
-    mapper.send({
-      op: 'status',
-      name: 'temperature-instance',
-      namespace: 'default',
-      twins: [{ propertyName: 'temperature', reported: { value: '22', metadata: {} } }],
-    });
-    expect((await patch({ 'temperature-switch': 0 })).status).toBe(200);
-    expect((await patch({ 'temperature-switch': 1 })).status).toBe(200);
-    await waitFor(() => mapper.calls('UpdateDevice').length === 2, 20_000, 'the second UpdateDevice');
-    expect(
-      mapper.calls('UpdateDevice')[1]!.device!.properties.find((p) => p.name === 'temperature-switch')!.desired,
-    ).toBe('1');
-  });
-
-  it('a second mapper for the same protocol is refused with a clear error while the first runs', async () => {
-    const other = DmiMapper.start(socket, join(tempDir('dmi-mapper2'), 'm.sock'), 'intruder');
-    try {
-      const reg = await other.next((l) => l.op === 'register', 0, 'the refusal');
-      expect(reg.error).toBe('ALREADY_EXISTS');
-      expect(reg.details).toMatch(/a mapper for protocol "modbus" is already registered and running \(dmi-test-mapper/);
-    } finally {
-      other.stop();
-    }
-  });
-
-  it('the registration survives an edgecore restart: desired values still reach the mapper', async () => {
-    await edge.kill();
-    edge = await startEdgecore({ devicesDir, dataDir });
-    const before = mapper.calls('UpdateDevice').length;
-    expect((await patch({ 'temperature-switch': 0 })).status).toBe(200);
-    await waitFor(() => mapper.calls('UpdateDevice').length === before + 1, 20_000, 'UpdateDevice after the restart');
-    expect(mapper.lines.filter((l) => l.op === 'register')).toHaveLength(1); // it never registered again
   });
 });
 
@@ -222,14 +134,14 @@ describe('DMI and the mapper supervisor', () => {
       };
       return node.mappers.some((m) => m.protocol === 'modbus' && m.state === 'running');
     };
-    let mapper: DmiMapper | undefined;
+    let mapper: DmiPeerMapper | undefined;
     try {
       await waitFor(ours, 20_000, "edgecore's own modbus mapper to run");
-      mapper = DmiMapper.start(join(dataDir, 'dmi', 'dmi.sock'), join(scripts, 'dmi.sock'));
-      expect((await mapper.next((l) => l.op === 'register', 0, 'the registration')).ok).toBe(true);
+      mapper = DmiPeerMapper.start(join(dataDir, 'dmi', 'dmi.sock'), join(scripts, 'dmi.sock'));
+      expect((await mapper.answer('register', 0)).ok).toBe(true);
       await waitFor(async () => !(await ours()), 20_000, "edgecore's own modbus mapper to stop");
     } finally {
-      mapper?.stop();
+      await mapper?.stop();
       await core.stop();
     }
   });

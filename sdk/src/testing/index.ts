@@ -7,3 +7,5 @@ export * from './conformance.js';
 export * from './kube.js';
 export * from './mosquitto-clients.js';
 export * from './files.js';
+export * from './dmi-peer.js';
+export * from './dmi-conformance.js';
