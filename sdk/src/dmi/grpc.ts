@@ -1,7 +1,9 @@
 /**
- * The DMI v1beta1 services from the proto file, through @grpc/grpc-js and @grpc/proto-loader.
- * They are loaded on the first `loadDmi()` (synchronously, both are CommonJS), not at import, so a
- * process that only converts messages never pays for them.
+ * The DMI v1beta1 services from the proto file, through @grpc/grpc-js and @grpc/proto-loader: the
+ * test and peer path. edgecore and the mapper runtime use the sdk's own transport (h2-client.ts,
+ * h2-server.ts); the testing kit (`DmiSide`) and the tests use these, an independent
+ * implementation, as the other end. They are loaded on the first `loadDmi()` (synchronously, both
+ * are CommonJS), not at import, so a process that never calls it never loads them.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

@@ -1,0 +1,224 @@
+/**
+ * A gRPC client for the DMI services over `node:http2` on a unix socket: unary calls only (DMI has
+ * no streaming method). One persistent HTTP/2 session; a call finding it closed (the peer stopped
+ * or restarted) opens a new one. Each call is one HTTP/2 stream: POST `/v1beta1.<Service>/<Method>`
+ * with `content-type: application/grpc`, `te: trailers` and `grpc-timeout` from its deadline, the
+ * request in one length-prefixed frame; the answer's status comes from its trailers (or from its
+ * headers when the server answers trailers-only). Failures are GrpcErrors with a numeric `code`
+ * and `details`, as grpc-js's ServiceError; a peer that cannot be reached is UNAVAILABLE.
+ */
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import net from 'node:net';
+import { DMI_CODEC, DMI_PACKAGE, DMI_SERVICES, type DmiMethod, type DmiService } from './schema.js';
+import { GrpcError, Status, decodeGrpcMessage, encodeTimeout, frame, statusFromHttp, unframe } from './grpc-status.js';
+
+/** Largest answer accepted (grpc-js's default receive limit is 4 MiB; a registration of a big node can exceed it). */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+export interface DmiClientOptions<S extends DmiService> {
+  /** The server's unix socket path. */
+  socketPath: string;
+  service: S;
+  /** Deadline of a call that gives none (default 10 s). */
+  timeoutMs?: number;
+}
+
+export class DmiClient<S extends DmiService> {
+  private session: ClientHttp2Session | undefined;
+  private connectedSession: ClientHttp2Session | undefined;
+  /** Why the current session failed to connect or broke (for the UNAVAILABLE details). */
+  private sessionError: Error | undefined;
+  private readonly listeners = new Set<() => void>();
+  private closed = false;
+
+  constructor(private readonly opts: DmiClientOptions<S>) {}
+
+  get socketPath(): string {
+    return this.opts.socketPath;
+  }
+
+  /** True while a session to the server is connected (it has not closed or been told to go away). */
+  get connected(): boolean {
+    return this.connectedSession !== undefined;
+  }
+
+  /** Called once each time a connected session closes or is told to go away (the server stopped). */
+  onDisconnect(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** True when a session is or gets connected within `timeoutMs` (the server accepts connections). */
+  ready(timeoutMs = 1000): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (this.connected) return Promise.resolve(true);
+    const session = this.currentSession();
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        session.off('connect', onConnect);
+        session.off('close', onClose);
+        resolve(ok);
+      };
+      const onConnect = () => done(true);
+      const onClose = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      session.once('connect', onConnect);
+      session.once('close', onClose);
+    });
+  }
+
+  /** Calls a unary method; resolves with the decoded answer or rejects with a GrpcError. */
+  call<Res>(method: DmiMethod<S>, req: object, timeoutMs = this.opts.timeoutMs ?? 10_000): Promise<Res> {
+    const types = (DMI_SERVICES[this.opts.service] as Record<string, readonly [string, string]>)[method];
+    if (!types)
+      return Promise.reject(new GrpcError(Status.UNIMPLEMENTED, `${this.opts.service} has no method ${method}`));
+    if (this.closed) return Promise.reject(new GrpcError(Status.UNAVAILABLE, `${method}: the DMI client is closed`));
+    let body: Buffer;
+    try {
+      body = frame(DMI_CODEC.encode(types[0], req));
+    } catch (err) {
+      return Promise.reject(
+        new GrpcError(Status.INTERNAL, `${method}: cannot encode the request: ${String(err)}`, { cause: err }),
+      );
+    }
+    return new Promise<Res>((resolve, reject) => {
+      const session = this.currentSession();
+      let stream: ClientHttp2Stream;
+      try {
+        stream = session.request(
+          {
+            ':method': 'POST',
+            ':path': `/${DMI_PACKAGE}.${this.opts.service}/${method}`,
+            'content-type': 'application/grpc',
+            te: 'trailers',
+            'grpc-timeout': encodeTimeout(timeoutMs),
+          },
+          { endStream: false },
+        );
+      } catch (err) {
+        reject(new GrpcError(Status.UNAVAILABLE, `${method}: ${this.unreachable(err)}`, { cause: err }));
+        return;
+      }
+      let settled = false;
+      const settle = (err: GrpcError | undefined, res?: Res) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(res as Res);
+      };
+      const timer = setTimeout(() => {
+        settle(new GrpcError(Status.DEADLINE_EXCEEDED, `${method}: no answer within the deadline of ${timeoutMs} ms`));
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      }, timeoutMs);
+      this.readAnswer(stream, method, types[1], settle);
+      stream.end(body);
+    });
+  }
+
+  /** Closes the session; calls in flight finish, later calls fail with UNAVAILABLE. */
+  close(): void {
+    this.closed = true;
+    this.session?.close();
+    this.session = undefined;
+  }
+
+  private readAnswer<Res>(
+    stream: ClientHttp2Stream,
+    method: string,
+    resType: string,
+    settle: (err: GrpcError | undefined, res?: Res) => void,
+  ): void {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let httpStatus = 0;
+    let code: number | undefined;
+    let details = '';
+    let streamError: Error | undefined;
+    const status = (h: IncomingHttpHeaders) => {
+      if (h['grpc-status'] === undefined) return;
+      code = Number(h['grpc-status']);
+      details = decodeGrpcMessage(String(h['grpc-message'] ?? ''));
+    };
+    stream.on('response', (h) => {
+      httpStatus = Number(h[':status']);
+      status(h); // trailers-only answer
+    });
+    stream.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > MAX_RESPONSE_BYTES) {
+        settle(new GrpcError(Status.RESOURCE_EXHAUSTED, `${method}: answer larger than ${MAX_RESPONSE_BYTES} bytes`));
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      } else chunks.push(chunk);
+    });
+    stream.on('trailers', status);
+    stream.on('error', (err: Error) => {
+      streamError = err;
+    });
+    stream.on('close', () => {
+      if (code === undefined) {
+        settle(this.noStatus(method, httpStatus, stream.rstCode, streamError));
+      } else if (code !== Status.OK) {
+        settle(new GrpcError(code as Status, details || `${method} failed`));
+      } else {
+        try {
+          settle(undefined, DMI_CODEC.decode(resType, unframe(chunks, `${method} answer`)) as Res);
+        } catch (err) {
+          settle(
+            err instanceof GrpcError
+              ? err
+              : new GrpcError(Status.INTERNAL, `${method} answer: ${String(err)}`, { cause: err }),
+          );
+        }
+      }
+    });
+  }
+
+  /** Why a stream ended without a grpc-status. */
+  private noStatus(method: string, httpStatus: number, rstCode: number | undefined, err: Error | undefined): GrpcError {
+    if (httpStatus !== 0 && httpStatus !== 200)
+      return new GrpcError(statusFromHttp(httpStatus), `${method}: HTTP status ${httpStatus} without a gRPC status`);
+    if (rstCode === http2.constants.NGHTTP2_CANCEL)
+      return new GrpcError(Status.CANCELLED, `${method}: the call was cancelled`);
+    if (httpStatus === 200)
+      return new GrpcError(
+        Status.INTERNAL,
+        `${method}: the answer ended without a gRPC status (stream reset ${rstCode ?? '-'})`,
+      );
+    return new GrpcError(Status.UNAVAILABLE, `${method}: ${this.unreachable(err)}`, { cause: err });
+  }
+
+  private unreachable(err: unknown): string {
+    const why = this.sessionError ?? err;
+    const text = why instanceof Error ? why.message : why === undefined ? '' : JSON.stringify(why);
+    return `${this.opts.socketPath} is not reachable${text ? `: ${text}` : ''}`;
+  }
+
+  /** The open session, or a new one when there is none or it closed or was told to go away. */
+  private currentSession(): ClientHttp2Session {
+    const open = this.session;
+    if (open && !open.closed && !open.destroyed) return open;
+    this.sessionError = undefined;
+    const session = http2.connect('http://localhost', {
+      createConnection: () => net.connect(this.opts.socketPath),
+    });
+    session.unref(); // only calls in flight (their deadline timers) keep the process alive
+    const gone = () => {
+      if (this.session === session) this.session = undefined;
+      if (this.connectedSession !== session) return;
+      this.connectedSession = undefined;
+      for (const fn of [...this.listeners]) fn();
+    };
+    session.on('connect', () => {
+      if (this.session === session && !this.closed) this.connectedSession = session;
+    });
+    session.on('error', (err: Error) => {
+      if (this.session === session) this.sessionError = err;
+    });
+    session.on('goaway', gone);
+    session.on('close', gone);
+    this.session = session;
+    return session;
+  }
+}
