@@ -4,14 +4,16 @@
  * Create/Update/RemoveDeviceModel, GetDevice), registers with edgecore's DeviceManagerService
  * (MapperRegister with data: the devices and models of its protocol on this node), and reports
  * twins (ReportDeviceStatus) and states (ReportDeviceStates). When edgecore restarts, the channel
- * notices the connection leaving READY and registers again, with backoff, until edgecore answers.
+ * notices its HTTP/2 session to edgecore closing and registers again, with backoff, until edgecore
+ * answers. The transport is the sdk's own gRPC over node:http2 (no @grpc/grpc-js in a mapper).
  */
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type * as Grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage } from '../errors.js';
-import { loadDmi, unary } from '../dmi/grpc.js';
+import { DmiClient } from '../dmi/h2-client.js';
+import { DmiGrpcServer } from '../dmi/h2-server.js';
+import { GrpcError, Status } from '../dmi/grpc-status.js';
 import type { PbDevice, PbDeviceModel, PbMapperRegisterResponse, PbTwin } from '../dmi/messages.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
 
@@ -45,8 +47,9 @@ export interface DmiChannelOptions {
 const idOf = (namespace: string, name: string) => `${namespace || 'default'}/${name}`;
 
 export class DmiChannel {
-  private server: Grpc.Server | undefined;
-  private client: Grpc.Client | undefined;
+  private server: DmiGrpcServer<'DeviceMapperService'> | undefined;
+  private client: DmiClient<'DeviceManagerService'> | undefined;
+  private unwatch: (() => void) | undefined;
   private readonly models = new Map<string, PbDeviceModel>();
   private readonly devices = new Map<string, PbDevice>();
   private readonly backoff: Backoff;
@@ -68,51 +71,51 @@ export class DmiChannel {
 
   /** Serves DeviceMapperService on the mapper's socket, then registers in the background. */
   async start(): Promise<void> {
-    const { grpc, Mapper, Manager } = loadDmi();
     const path = this.opts.mapperSocket;
     mkdirSync(dirname(path), { recursive: true });
     rmSync(path, { force: true }); // left by a killed mapper
-    const server = new grpc.Server();
     const handle =
-      <Req, Res>(fn: (req: Req) => Res): Grpc.handleUnaryCall<Req, Res> =>
-      (call, callback) => {
+      <Req, Res extends object>(fn: (req: Req) => Res) =>
+      (req: Req): Res => {
         try {
-          callback(null, fn(call.request));
+          return fn(req);
         } catch (err) {
-          const code = err instanceof NotFound ? grpc.status.NOT_FOUND : grpc.status.INVALID_ARGUMENT;
-          callback({ code, details: errorMessage(err), message: errorMessage(err) });
+          throw new GrpcError(err instanceof NotFound ? Status.NOT_FOUND : Status.INVALID_ARGUMENT, errorMessage(err));
         }
       };
-    server.addService(Mapper.service, {
-      RegisterDevice: handle((req: { device?: PbDevice }) => this.upsert(req.device)),
-      UpdateDevice: handle((req: { device?: PbDevice }) => (this.upsert(req.device), {})),
-      RemoveDevice: handle((req: { deviceName: string; deviceNamespace: string }) => {
-        this.remove(idOf(req.deviceNamespace, req.deviceName));
-        return {};
-      }),
-      CreateDeviceModel: handle((req: { model?: PbDeviceModel }) => this.upsertModel(req.model)),
-      UpdateDeviceModel: handle((req: { model?: PbDeviceModel }) => (this.upsertModel(req.model), {})),
-      RemoveDeviceModel: handle((req: { modelName: string; modelNamespace: string }) => {
-        this.models.delete(idOf(req.modelNamespace, req.modelName));
-        return {};
-      }),
-      GetDevice: handle((req: { deviceName: string; deviceNamespace: string }) => {
-        const id = idOf(req.deviceNamespace, req.deviceName);
-        const device = this.opts.events.get(id);
-        if (!device) throw new NotFound(`device ${id} is not served by this mapper`);
-        return { device };
-      }),
+    const server = new DmiGrpcServer({
+      service: 'DeviceMapperService',
+      handlers: {
+        RegisterDevice: handle((req: { device?: PbDevice | null }) => this.upsert(req.device)),
+        UpdateDevice: handle((req: { device?: PbDevice | null }) => (this.upsert(req.device), {})),
+        RemoveDevice: handle((req: { deviceName: string; deviceNamespace: string }) => {
+          this.remove(idOf(req.deviceNamespace, req.deviceName));
+          return {};
+        }),
+        CreateDeviceModel: handle((req: { model?: PbDeviceModel | null }) => this.upsertModel(req.model)),
+        UpdateDeviceModel: handle((req: { model?: PbDeviceModel | null }) => (this.upsertModel(req.model), {})),
+        RemoveDeviceModel: handle((req: { modelName: string; modelNamespace: string }) => {
+          this.models.delete(idOf(req.modelNamespace, req.modelName));
+          return {};
+        }),
+        GetDevice: handle((req: { deviceName: string; deviceNamespace: string }) => {
+          const id = idOf(req.deviceNamespace, req.deviceName);
+          const device = this.opts.events.get(id);
+          if (!device) throw new NotFound(`device ${id} is not served by this mapper`);
+          return { device };
+        }),
+      },
+      onError: (method, code, details) =>
+        this.opts.logger.warn({ method, code, err: details }, `DMI call ${method} from edgecore failed: ${details}`),
     });
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix:${path}`, grpc.ServerCredentials.createInsecure(), (err) =>
-        err
-          ? reject(new EdgeTwinError('ET_CONFIG_INVALID', `mapper DMI socket ${path}: ${err.message}`, { cause: err }))
-          : resolve(),
-      ),
-    );
+    try {
+      await server.listen(path);
+    } catch (err) {
+      throw new EdgeTwinError('ET_CONFIG_INVALID', `mapper DMI socket ${path}: ${errorMessage(err)}`, { cause: err });
+    }
     chmodSync(path, 0o660);
     this.server = server;
-    this.client = new Manager(`unix:${this.opts.dmiSocket}`, grpc.credentials.createInsecure());
+    this.client = new DmiClient({ socketPath: this.opts.dmiSocket, service: 'DeviceManagerService' });
     this.registerSoon();
   }
 
@@ -127,8 +130,7 @@ export class DmiChannel {
     const log = this.opts.logger;
     while (!this.stopped) {
       try {
-        const res = await unary<PbMapperRegisterResponse>(
-          this.client!,
+        const res = await this.client!.call<PbMapperRegisterResponse>(
           'MapperRegister',
           {
             withData: true,
@@ -173,24 +175,22 @@ export class DmiChannel {
     }
   }
 
-  /** Registers again once the connection to edgecore leaves READY (edgecore stopped or restarted). */
+  /** Registers again once the session to edgecore closes (edgecore stopped or restarted). */
   private watch(): void {
-    const { grpc } = loadDmi();
-    const channel = this.client!.getChannel();
-    const READY = grpc.connectivityState.READY;
-    const onChange = (): void => {
+    const client = this.client!;
+    this.unwatch?.();
+    this.unwatch = undefined;
+    if (!client.connected) {
+      this.registerSoon();
+      return;
+    }
+    this.unwatch = client.onDisconnect(() => {
+      this.unwatch?.();
+      this.unwatch = undefined;
       if (this.stopped) return;
-      const state = channel.getConnectivityState(false);
-      if (state === READY) {
-        channel.watchConnectivityState(state, Infinity, onChange);
-        return;
-      }
       this.opts.logger.warn('lost the DMI connection to edgecore; registering again');
       this.registerSoon();
-    };
-    const state = channel.getConnectivityState(false);
-    if (state !== READY) this.registerSoon();
-    else channel.watchConnectivityState(state, Infinity, onChange);
+    });
   }
 
   private applyRegistration(res: PbMapperRegisterResponse): void {
@@ -204,7 +204,7 @@ export class DmiChannel {
     for (const id of [...this.devices.keys()]) if (!ids.has(id)) this.remove(id);
   }
 
-  private upsert(device: PbDevice | undefined): { deviceName: string; deviceNamespace: string } {
+  private upsert(device: PbDevice | null | undefined): { deviceName: string; deviceNamespace: string } {
     if (!device?.name) throw new Error('RegisterDevice/UpdateDevice needs device.name');
     const id = idOf(device.namespace, device.name);
     this.devices.set(id, device);
@@ -218,7 +218,10 @@ export class DmiChannel {
     this.opts.events.remove(id);
   }
 
-  private upsertModel(model: PbDeviceModel | undefined): { deviceModelName: string; deviceModelNamespace: string } {
+  private upsertModel(model: PbDeviceModel | null | undefined): {
+    deviceModelName: string;
+    deviceModelNamespace: string;
+  } {
     if (!model?.name) throw new Error('CreateDeviceModel/UpdateDeviceModel needs model.name');
     const key = idOf(model.namespace, model.name);
     const had = this.models.has(key);
@@ -245,11 +248,11 @@ export class DmiChannel {
     await this.call('ReportDeviceStates', { deviceName: ref.name, deviceNamespace: ref.namespace, state });
   }
 
-  private async call(method: string, req: unknown): Promise<void> {
+  private async call(method: 'ReportDeviceStatus' | 'ReportDeviceStates', req: object): Promise<void> {
     const client = this.client;
     if (!client || this.stopped) throw new EdgeTwinError('ET_UNAVAILABLE', 'the DMI channel is closed');
     try {
-      await unary(client, method, req, this.opts.callTimeoutMs ?? 5000);
+      await client.call(method, req, this.opts.callTimeoutMs ?? 5000);
     } catch (err) {
       throw toEdgeTwinError(method, err);
     }
@@ -261,11 +264,13 @@ export class DmiChannel {
     clearTimeout(this.timer);
     this.wake?.();
     await this.registering;
+    this.unwatch?.();
+    this.unwatch = undefined;
     this.client?.close();
     this.client = undefined;
     const server = this.server;
     this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await server?.close();
     rmSync(this.opts.mapperSocket, { force: true });
   }
 }
@@ -274,14 +279,13 @@ class NotFound extends Error {}
 
 /** gRPC failures as the runtime's error codes: not delivered (retry next cycle) or refused. */
 function toEdgeTwinError(method: string, err: unknown): EdgeTwinError {
-  const { status } = loadDmi().grpc;
   const code = (err as { code?: number }).code;
   const details = (err as { details?: string }).details ?? errorMessage(err);
-  if (code === status.DEADLINE_EXCEEDED)
+  if (code === Status.DEADLINE_EXCEEDED)
     return new EdgeTwinError('ET_TIMEOUT', `${method}: edgecore did not answer in time; is it running?`, {
       cause: err,
     });
-  if (code === status.UNAVAILABLE || code === status.CANCELLED)
+  if (code === Status.UNAVAILABLE || code === Status.CANCELLED)
     return new EdgeTwinError('ET_UNAVAILABLE', `${method}: edgecore is not reachable: ${details}`, { cause: err });
   return new EdgeTwinError('ET_PROTOCOL', `edgecore refused ${method}: ${details}`, {
     cause: err,

@@ -6,14 +6,16 @@
  * DeviceMapperService through a MapperLink when devices or desired values change.
  * Better than KubeEdge's: registrations are kept in the data dir and survive a restart (edgecore
  * brings each mapper up to date when it starts); a second live mapper for a protocol is refused.
+ * The transport is the sdk's gRPC over node:http2 (`DmiGrpcServer`), not @grpc/grpc-js.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmod } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type * as Grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage, isEdgeTwinError, modelKey, type ResolvedDevice } from '@edgetwin/sdk';
 import {
-  loadDmi,
+  DmiGrpcServer,
+  GrpcError,
+  Status,
   toPbDevice,
   toPbModel,
   type PbMapperRegisterRequest,
@@ -37,7 +39,7 @@ export interface DmiServerOptions {
 const STATES: Record<string, string> = { disconnected: 'offline' };
 
 export class DmiServer {
-  private server: Grpc.Server | undefined;
+  private server: DmiGrpcServer<'DeviceManagerService'> | undefined;
   readonly links = new Map<string, MapperLink>();
   private readonly log: Logger;
   private readonly onChange = (ev: TwinChangeEvent) => {
@@ -58,24 +60,25 @@ export class DmiServer {
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     chmodSync(dir, 0o750);
     rmSync(this.opts.socketPath, { force: true }); // a socket left by a killed edgecore
-    const { grpc, Manager } = loadDmi();
-    const server = new grpc.Server();
-    server.addService(Manager.service, {
-      MapperRegister: this.handler((req: PbMapperRegisterRequest) => this.register(req)),
-      ReportDeviceStatus: this.handler((req: PbReportDeviceStatusRequest) => this.reportStatus(req)),
-      ReportDeviceStates: this.handler((req: PbReportDeviceStatesRequest) => this.reportStates(req)),
+    const server = new DmiGrpcServer({
+      service: 'DeviceManagerService',
+      handlers: {
+        MapperRegister: this.handler((req: PbMapperRegisterRequest) => this.register(req)),
+        ReportDeviceStatus: this.handler((req: PbReportDeviceStatusRequest) => this.reportStatus(req)),
+        ReportDeviceStates: this.handler((req: PbReportDeviceStatesRequest) => this.reportStates(req)),
+      },
+      onError: (method, code, details) => {
+        if (code !== Status.INTERNAL) return; // INTERNAL from handlers is logged by handler()
+        this.log.warn({ method, err: details }, `malformed DMI ${method} request: ${details}`);
+      },
     });
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix:${this.opts.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
-        err
-          ? reject(
-              new EdgeTwinError('ET_CONFIG_INVALID', `DMI socket ${this.opts.socketPath}: ${err.message}`, {
-                cause: err,
-              }),
-            )
-          : resolve(),
-      ),
-    );
+    try {
+      await server.listen(this.opts.socketPath);
+    } catch (err) {
+      throw new EdgeTwinError('ET_CONFIG_INVALID', `DMI socket ${this.opts.socketPath}: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
     chmodSync(this.opts.socketPath, 0o660);
     this.server = server;
     for (const reg of this.loadRegistrations()) this.link(reg);
@@ -92,7 +95,7 @@ export class DmiServer {
     this.links.clear();
     const server = this.server;
     this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await server?.close();
     rmSync(this.opts.socketPath, { force: true });
   }
 
@@ -130,7 +133,7 @@ export class DmiServer {
     const existing = this.links.get(m.protocol);
     if (existing && existing.reg.address !== address && (await existing.alive())) {
       throw new GrpcError(
-        loadDmi().grpc.status.ALREADY_EXISTS,
+        Status.ALREADY_EXISTS,
         `a mapper for protocol "${m.protocol}" is already registered and running (${existing.reg.name} at ${existing.reg.address}); stop it before starting ${m.name} at ${address}`,
       );
     }
@@ -196,18 +199,13 @@ export class DmiServer {
   }
 
   /** A unary handler: answers with the result, or a gRPC status that says what was wrong. */
-  private handler<Req, Res>(fn: (req: Req) => Promise<Res>): Grpc.handleUnaryCall<Req, Res> {
-    return (call, callback) => {
-      fn(call.request).then(
-        (res) => callback(null, res),
-        (err: unknown) => {
-          const e = toGrpcError(err);
-          if (e.code === loadDmi().grpc.status.INTERNAL)
-            this.log.error({ err: errorMessage(err) }, 'DMI request failed');
-          callback(e);
-        },
-      );
-    };
+  private handler<Req, Res extends object>(fn: (req: Req) => Promise<Res>): (req: Req) => Promise<Res> {
+    return (req) =>
+      fn(req).catch((err: unknown) => {
+        const e = toGrpcError(err);
+        if (e.code === Status.INTERNAL) this.log.error({ err: errorMessage(err) }, 'DMI request failed');
+        throw e;
+      });
   }
 
   private loadRegistrations(): Registration[] {
@@ -230,30 +228,20 @@ export class DmiServer {
   }
 }
 
-class GrpcError extends Error {
-  constructor(
-    readonly code: Grpc.status,
-    readonly details: string,
-  ) {
-    super(details);
-  }
-}
+const invalid = (details: string) => new GrpcError(Status.INVALID_ARGUMENT, details);
 
-const invalid = (details: string) => new GrpcError(loadDmi().grpc.status.INVALID_ARGUMENT, details);
-
-function toGrpcError(err: unknown): Partial<Grpc.ServiceError> & { code: Grpc.status } {
-  const { status } = loadDmi().grpc;
-  if (err instanceof GrpcError) return { code: err.code, details: err.details, message: err.details };
+function toGrpcError(err: unknown): GrpcError {
+  if (err instanceof GrpcError) return err;
   if (isEdgeTwinError(err)) {
     const code =
       err.code === 'ET_NOT_FOUND'
-        ? status.NOT_FOUND
+        ? Status.NOT_FOUND
         : err.code === 'ET_UNAVAILABLE'
-          ? status.UNAVAILABLE
-          : status.INVALID_ARGUMENT;
-    return { code, details: `${err.code}: ${err.message}`, message: err.message };
+          ? Status.UNAVAILABLE
+          : Status.INVALID_ARGUMENT;
+    return new GrpcError(code, `${err.code}: ${err.message}`, { cause: err });
   }
-  return { code: status.INTERNAL, details: errorMessage(err), message: errorMessage(err) };
+  return new GrpcError(Status.INTERNAL, errorMessage(err), { cause: err });
 }
 
 export const DMI_STATE_FILE = 'dmi-mappers.json';

@@ -4,11 +4,11 @@
  * CreateDeviceModel), UpdateDevice only when a device's spec or desired values changed, and
  * RemoveDevice; calls to one mapper go one at a time, in order. A failed call is retried with
  * backoff, from the current state, so nothing is lost while a mapper restarts.
+ * The channel is the sdk's `DmiClient` (gRPC over node:http2, one persistent session).
  */
-import type * as Grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { errorMessage } from '@edgetwin/sdk';
-import { deviceHash, loadDmi, unary, type PbDevice, type PbDeviceModel } from '@edgetwin/sdk/dmi';
+import { DmiClient, deviceHash, type DmiMethod, type PbDevice, type PbDeviceModel } from '@edgetwin/sdk/dmi';
 import { Backoff } from '@edgetwin/sdk/util';
 
 export interface Registration {
@@ -32,7 +32,7 @@ export interface DesiredDevice {
 }
 
 export class MapperLink {
-  private readonly client: Grpc.Client;
+  private readonly client: DmiClient<'DeviceMapperService'>;
   private queue: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
@@ -45,15 +45,12 @@ export class MapperLink {
     private readonly saved: () => void,
     private readonly log: Logger,
   ) {
-    const { grpc, Mapper } = loadDmi();
-    this.client = new Mapper(`unix:${reg.address}`, grpc.credentials.createInsecure());
+    this.client = new DmiClient({ socketPath: reg.address, service: 'DeviceMapperService' });
   }
 
   /** True when the mapper's socket accepts a connection within `timeoutMs`. */
   alive(timeoutMs = 1000): Promise<boolean> {
-    return new Promise((resolve) =>
-      this.client.waitForReady(Date.now() + timeoutMs, (err) => resolve(err === undefined || err === null)),
-    );
+    return this.client.ready(timeoutMs);
   }
 
   /** Brings the mapper to the current devices of its protocol. */
@@ -100,9 +97,9 @@ export class MapperLink {
     this.saved();
   }
 
-  private async call(method: string, req: unknown): Promise<void> {
+  private async call(method: DmiMethod<'DeviceMapperService'>, req: object): Promise<void> {
     this.calls++;
-    await unary(this.client, method, req);
+    await this.client.call(method, req);
     this.log.debug({ method }, 'DMI call');
   }
 
