@@ -3,10 +3,17 @@
  * as bench:twin), starts Mosquitto, subscribes to the twin/get results, then starts the real
  * edgecore process and sends a twin/get for the last device every 10 ms: the figure is the time
  * from spawning the process to that first answer carrying the twin (error answers, "no such device"
- * while the devices are still loading, do not count), then to every device having answered one.
- * Repeated `--runs` times (fresh data directory each time) and printed with the load average.
+ * while the devices are still loading, do not count), then to every device having answered one,
+ * and to the HTTP API's /readyz answering 200 (edgecore loads its HTTP stack after its devices are
+ * in, so HTTP comes later than MQTT). Each run waits for that before stopping edgecore, so a
+ * `--cpu-prof` profile covers the whole start (a process stopped before its signal handlers are
+ * installed writes none). Repeated `--runs` times (fresh data directory each time) and printed with
+ * the load average.
  *
- *   npm run bench:startup -- [--runs 3] [--devices 1000] [--props 10] [--node-flags "--cpu-prof --cpu-prof-dir=prof"]
+ *   npm run bench:startup -- [--runs 3] [--devices 1000] [--props 10] [--node-flags="--cpu-prof --cpu-prof-dir=prof"]
+ *                           [--compare-bin OTHER/core/bin/edgetwin.js]
+ *
+ * (`--node-flags` takes its value after `=`: a separate value starting with `--` is refused.)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +34,9 @@ const { values: args } = parseArgs({
     devices: { type: 'string', default: '1000' },
     props: { type: 'string', default: '10' },
     'node-flags': { type: 'string', default: '' },
+    // Another build's CLI (e.g. a worktree of an older commit): runs alternate between the two,
+    // so both are measured under the same load.
+    'compare-bin': { type: 'string' },
   },
 });
 
@@ -34,7 +44,27 @@ const mappers = 10;
 const devices = Number(args.devices);
 const props = Array.from({ length: Number(args.props) }, (_, i) => `p${i}`);
 
-async function oneRun(brokerUrl: string, dir: string): Promise<{ last: number; all: number; errorAnswers: number }> {
+interface RunResult {
+  last: number;
+  all: number;
+  http: number;
+  errorAnswers: number;
+}
+
+/** Polls GET /readyz until it answers 200; the time since t0. */
+async function httpReady(port: number, t0: number): Promise<number> {
+  for (;;) {
+    if (performance.now() - t0 > 60_000) throw new Error('the HTTP API did not answer /readyz with 200 within 60 s');
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) return performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function oneRun(brokerUrl: string, dir: string, bin: string): Promise<RunResult> {
   const client = await connectAsync(brokerUrl, { clientId: `startup-bench-${process.pid}`, ...LEAN_MQTT_OPTIONS });
   const answered = new Set<string>();
   const firstAnswer = new Map<string, number>();
@@ -58,7 +88,7 @@ async function oneRun(brokerUrl: string, dir: string): Promise<{ last: number; a
     process.execPath,
     [
       ...args['node-flags'].split(' ').filter(Boolean),
-      EDGETWIN_BIN,
+      bin,
       'edge',
       '--devices',
       join(dir, 'devices'),
@@ -93,7 +123,8 @@ async function oneRun(brokerUrl: string, dir: string): Promise<{ last: number; a
       await new Promise((r) => setTimeout(r, 5));
     }
     const all = Math.max(...firstAnswer.values()) - t0;
-    return { last, all, errorAnswers };
+    const http = await httpReady(httpPort, t0);
+    return { last, all, http, errorAnswers };
   } finally {
     edgecore.kill('SIGTERM');
     await new Promise((r) => edgecore.once('exit', r));
@@ -109,18 +140,24 @@ try {
   console.log(
     `startup bench: ${devices} devices x ${props.length} properties, Mosquitto ${mosquitto.url}, ${process.version}, ${availableParallelism()} cores`,
   );
-  const lasts: number[] = [];
+  const bins = [EDGETWIN_BIN, ...(args['compare-bin'] ? [args['compare-bin']] : [])];
+  const lasts = bins.map((): number[] => []);
   for (let i = 0; i < Number(args.runs); i++) {
-    const load = loadavg()[0]!.toFixed(1);
-    const r = await oneRun(mosquitto.url, dir);
-    lasts.push(r.last);
+    for (const [b, bin] of bins.entries()) {
+      const load = loadavg()[0]!.toFixed(1);
+      const r = await oneRun(mosquitto.url, dir, bin);
+      lasts[b]!.push(r.last);
+      console.log(
+        `  run ${i + 1}${bins.length > 1 ? ` (${bin})` : ''}: process start -> last device's first twin/get answer ${Math.round(r.last)} ms; every device answered by ${Math.round(r.all)} ms; HTTP /readyz 200 at ${Math.round(r.http)} ms; ${r.errorAnswers} earlier error answers (devices not loaded yet) not counted (load average ${load})`,
+      );
+    }
+  }
+  for (const [b, bin] of bins.entries()) {
+    const l = lasts[b]!;
     console.log(
-      `  run ${i + 1}: process start -> last device's first twin/get answer ${Math.round(r.last)} ms; every device answered by ${Math.round(r.all)} ms; ${r.errorAnswers} earlier error answers (devices not loaded yet) not counted (load average ${load})`,
+      `  start to ready${bins.length > 1 ? ` (${bin})` : ''}: ${Math.round(Math.min(...l))}-${Math.round(Math.max(...l))} ms over ${l.length} runs (target < 500 ms)`,
     );
   }
-  console.log(
-    `  start to ready: ${Math.round(Math.min(...lasts))}-${Math.round(Math.max(...lasts))} ms over ${lasts.length} runs (target < 500 ms)`,
-  );
 } finally {
   await mosquitto.stop();
   rmSync(dir, { recursive: true, force: true });
