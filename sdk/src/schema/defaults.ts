@@ -46,14 +46,14 @@ function isPlainObjectSchema(s: Record<string, unknown>): boolean {
   );
 }
 
+/**
+ * An array schema with one item schema. Its own `default` matters only when the value is not an
+ * array (Value.Default then starts from a clone of it); an array value is filled item by item
+ * either way. Device.spec.properties is such an array (`default: []`): handing it to Value.Default
+ * walked every property of every Device against the whole property schema.
+ */
 function isPlainArraySchema(s: Record<string, unknown>): boolean {
-  return (
-    s.type === 'array' &&
-    typeof s.items === 'object' &&
-    s.items !== null &&
-    !Array.isArray(s.items) &&
-    !('default' in s)
-  );
+  return s.type === 'array' && typeof s.items === 'object' && s.items !== null && !Array.isArray(s.items);
 }
 
 /** Fills `value`'s missing fields with the schema's defaults, in place where it can; returns the result. */
