@@ -9,7 +9,8 @@ export {
 export { TwinService, type TwinServiceOptions, type ChangeOptions } from './engine/twin-service.js';
 export { MetricsRegistry, Counter, Gauge, Histogram, DEFAULT_BUCKETS, type Labels } from './metrics.js';
 export { TwinMqttHandler, type TwinMqttHandlerOptions } from './mqtt/twin-mqtt-handler.js';
-export { createHttpApi, API_PREFIX, type HttpApiOptions } from './http/api.js';
+export { createHttpApi, API_PREFIX } from './http/lazy-api.js';
+export type { HttpApiOptions } from './http/api.js';
 export { type HttpScope, type HttpAccessOptions } from './http/access.js';
 export { twinEtag, parseIfMatch } from './http/etag.js';
 export { collectGarbageNow, startOptimizing, tuneHeapForEdge } from './heap.js';

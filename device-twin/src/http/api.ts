@@ -19,6 +19,9 @@ import { historyRoutes } from './routes-history.js';
 import { twinStreamRoutes } from './routes-twin-stream.js';
 import type { HistoryStore } from '../history/history-store.js';
 import { HealthSchema, ProblemSchema } from './schemas.js';
+import { API_PREFIX } from './lazy-api.js';
+
+export { API_PREFIX };
 
 export interface HttpApiOptions {
   twin: TwinService;
@@ -43,8 +46,6 @@ export interface HttpApiOptions {
   /** More routes under /api/v1, registered in the API's own context (its hooks apply to them). */
   routes?: (api: FastifyInstance) => void;
 }
-
-export const API_PREFIX = '/api/v1';
 
 export async function createHttpApi(opts: HttpApiOptions): Promise<FastifyInstance> {
   const log = opts.logger.child({ module: 'twin-http' });

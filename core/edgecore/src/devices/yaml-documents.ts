@@ -3,8 +3,10 @@
  * document validated against the sdk schemas. A bad document becomes a LoadProblem naming the
  * file, the document and the field; the other documents still load.
  */
+import { createRequire } from 'node:module';
 import jsYaml from 'js-yaml';
-import { Composer, LineCounter, Parser, type YAMLError } from 'yaml';
+import type * as Yaml from 'yaml';
+import type { LineCounter, YAMLError } from 'yaml';
 import {
   DeviceModelSchema,
   DeviceSchema,
@@ -72,6 +74,7 @@ export function parseResourceFile(file: string, text: string): ParsedFile {
  * last one is done, about 60 times the file's size in heap (38 MB for a 620 kB file of 1,000 Devices).
  */
 export function parseResourceFileExactly(file: string, text: string): ParsedFile {
+  const { Composer, LineCounter, Parser } = exactReader();
   const out: ParsedFile = { devices: [], models: [], problems: [] };
   const lines = new LineCounter();
   let i = 0;
@@ -80,6 +83,17 @@ export function parseResourceFileExactly(file: string, text: string): ParsedFile
     addDocument(out, file, i++, yamlError ? { error: yamlError, lines } : { value: doc.toJS() as unknown });
   }
   return out;
+}
+
+let yamlModule: typeof Yaml | undefined;
+
+/**
+ * yaml, loaded on first use: most starts never need it (its 230 modules took about 0.1 s of
+ * edgecore's start-up). Its CommonJS build is what Node's `import` loads too.
+ */
+function exactReader(): typeof Yaml {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml;
+  return yamlModule;
 }
 
 /** One document: a YAML error (with the lines to place it), or its value. */
