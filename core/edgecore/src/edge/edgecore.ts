@@ -174,79 +174,19 @@ export class EdgeCore {
     this.handler = handler;
     await handler.start();
 
-    // Before the mapper supervisor: a protocol whose mapper registered over DMI gets no mapper of ours.
-    const { DMI_STATE_FILE, DmiServer, defaultDmiSocket } = await import('../dmi/dmi-server.js');
-    const dmiSocket = this.opts.dmiSocket || defaultDmiSocket(this.opts.dataDir);
-    if (this.opts.dmiSocket === false && this.opts.mappers !== false)
-      throw new EdgeTwinError(
-        'ET_CONFIG_INVALID',
-        'edgecore starts its mappers over DMI: serving no DMI (--no-dmi) needs --no-mappers too',
-      );
-    if (this.opts.dmiSocket !== false) {
-      this.dmi = new DmiServer({
-        socketPath: dmiSocket,
-        stateFile: join(this.opts.dataDir, DMI_STATE_FILE),
-        twin,
-        logger,
-        onMappersChanged: () => this.superviseProtocols(),
-      });
-      await this.dmi.start();
-    }
-    if (this.opts.mappers !== false) {
-      this.supervisor = new MapperSupervisor({
-        logger,
-        dmiSocket,
-        mqttUrl: this.mqttUrl,
-        nodeName,
-        dataDir: this.opts.dataDir,
-        ...(this.opts.mapperCommands ? { commands: this.opts.mapperCommands } : {}),
-        ...(this.opts.mapperStdio ? { stdio: this.opts.mapperStdio } : {}),
-        onExit: (protocol) => this.mapperExited(protocol),
-        ...(auth
-          ? {
-              credentials: async (protocol: string) => {
-                const c = await ensureMapperIdentity(this.opts.dataDir, protocol);
-                await this.access?.reload(); // so the mapper's first connection already finds it
-                return { EDGETWIN_MQTT_USERNAME: c.username, EDGETWIN_MQTT_PASSWORD_FILE: c.passwordFile };
-              },
-            }
-          : {}),
-      });
-    }
     const onProtocols = (protocols: Set<string>) => {
       this.protocols = protocols;
       this.superviseProtocols();
     };
-    // The pod agent runs static pods (--pods) and, when joined to a cloud, the pods Kubernetes binds here.
-    if (this.opts.podsDir || this.opts.cloudUrl) {
-      const { PodAgent } = await import('@edgetwin/agent');
-      this.agent = new PodAgent({
-        dataDir: this.opts.dataDir,
-        nodeName,
-        logger: logger.child({ module: 'agent' }),
-        runtime: this.opts.podRuntime ?? 'auto',
-        ...(this.opts.podsDir ? { podsDir: this.opts.podsDir } : {}),
-        ...(this.opts.containerdAddress ? { containerdAddress: this.opts.containerdAddress } : {}),
-      });
-      await this.agent.start();
-    }
     if (this.opts.cloudUrl) {
-      // Cloud-joined: Kubernetes is the source of devices and desired values; twins keep working offline.
-      const { EdgeCloudSync } = await import('../hub/edge-cloud-sync.js');
-      this.cloud = new EdgeCloudSync({
-        twin,
-        dataDir: this.opts.dataDir,
-        cloudUrl: this.opts.cloudUrl,
-        nodeName,
-        logger,
-        onProtocols,
-        ...(this.agent ? { pods: this.agent } : {}),
-        ...(this.opts.cloudKeepaliveMs ? { keepaliveMs: this.opts.cloudKeepaliveMs } : {}),
-        ...(this.opts.cloudToken ? { token: this.opts.cloudToken } : {}),
-        ...(this.opts.cloudCa ? { ca: await readFile(this.opts.cloudCa) } : {}),
-      });
-      await this.cloud.start();
+      await this.startDmiAndMappers(auth);
+      await this.startPods();
+      await this.startCloud(onProtocols);
     } else {
+      // Devices first: MQTT answers for them start as soon as they are in. What no answer needs
+      // (DMI with gRPC, the pod agent, the HTTP API with fastify) is loaded after that, once the
+      // start-up publishes are acknowledged (at most 1 s), so requests already waiting are
+      // answered before the event loop is busy compiling those modules.
       this.devices = new DeviceDirectorySync({
         dir: this.opts.devicesDir,
         nodeName,
@@ -256,6 +196,10 @@ export class EdgeCore {
         maxFileBytes: this.opts.maxDevicesFileBytes,
       });
       await this.devices.start();
+      await this.publisher.whenAcknowledged(1000);
+      await answerWaitingRequests();
+      await this.startDmiAndMappers(auth);
+      await this.startPods();
     }
 
     const client = this.client;
@@ -304,6 +248,87 @@ export class EdgeCore {
     this.httpUrl = address;
     logger.info({ http: address, mqtt: this.mqttUrl, node: nodeName }, 'edgecore started');
     this.settleHeap();
+  }
+
+  /**
+   * DMI, then the mapper supervisor: a protocol whose mapper registered over DMI (remembered in
+   * DMI's state file) gets no mapper of ours. The supervisor then starts the mappers of the
+   * protocols already known (devices loaded before DMI).
+   */
+  private async startDmiAndMappers(auth: boolean): Promise<void> {
+    const { logger, nodeName } = this.opts;
+    const twin = this.twin!;
+    const { DMI_STATE_FILE, DmiServer, defaultDmiSocket } = await import('../dmi/dmi-server.js');
+    const dmiSocket = this.opts.dmiSocket || defaultDmiSocket(this.opts.dataDir);
+    if (this.opts.dmiSocket === false && this.opts.mappers !== false)
+      throw new EdgeTwinError(
+        'ET_CONFIG_INVALID',
+        'edgecore starts its mappers over DMI: serving no DMI (--no-dmi) needs --no-mappers too',
+      );
+    if (this.opts.dmiSocket !== false) {
+      this.dmi = new DmiServer({
+        socketPath: dmiSocket,
+        stateFile: join(this.opts.dataDir, DMI_STATE_FILE),
+        twin,
+        logger,
+        onMappersChanged: () => this.superviseProtocols(),
+      });
+      await this.dmi.start();
+    }
+    if (this.opts.mappers === false) return;
+    this.supervisor = new MapperSupervisor({
+      logger,
+      dmiSocket,
+      mqttUrl: this.mqttUrl,
+      nodeName,
+      dataDir: this.opts.dataDir,
+      ...(this.opts.mapperCommands ? { commands: this.opts.mapperCommands } : {}),
+      ...(this.opts.mapperStdio ? { stdio: this.opts.mapperStdio } : {}),
+      onExit: (protocol) => this.mapperExited(protocol),
+      ...(auth
+        ? {
+            credentials: async (protocol: string) => {
+              const c = await ensureMapperIdentity(this.opts.dataDir, protocol);
+              await this.access?.reload(); // so the mapper's first connection already finds it
+              return { EDGETWIN_MQTT_USERNAME: c.username, EDGETWIN_MQTT_PASSWORD_FILE: c.passwordFile };
+            },
+          }
+        : {}),
+    });
+    this.superviseProtocols();
+  }
+
+  /** The pod agent runs static pods (--pods) and, when joined to a cloud, the pods Kubernetes binds here. */
+  private async startPods(): Promise<void> {
+    if (!this.opts.podsDir && !this.opts.cloudUrl) return;
+    const { PodAgent } = await import('@edgetwin/agent');
+    this.agent = new PodAgent({
+      dataDir: this.opts.dataDir,
+      nodeName: this.opts.nodeName,
+      logger: this.opts.logger.child({ module: 'agent' }),
+      runtime: this.opts.podRuntime ?? 'auto',
+      ...(this.opts.podsDir ? { podsDir: this.opts.podsDir } : {}),
+      ...(this.opts.containerdAddress ? { containerdAddress: this.opts.containerdAddress } : {}),
+    });
+    await this.agent.start();
+  }
+
+  /** Cloud-joined: Kubernetes is the source of devices and desired values; twins keep working offline. */
+  private async startCloud(onProtocols: (protocols: Set<string>) => void): Promise<void> {
+    const { EdgeCloudSync } = await import('../hub/edge-cloud-sync.js');
+    this.cloud = new EdgeCloudSync({
+      twin: this.twin!,
+      dataDir: this.opts.dataDir,
+      cloudUrl: this.opts.cloudUrl!,
+      nodeName: this.opts.nodeName,
+      logger: this.opts.logger,
+      onProtocols,
+      ...(this.agent ? { pods: this.agent } : {}),
+      ...(this.opts.cloudKeepaliveMs ? { keepaliveMs: this.opts.cloudKeepaliveMs } : {}),
+      ...(this.opts.cloudToken ? { token: this.opts.cloudToken } : {}),
+      ...(this.opts.cloudCa ? { ca: await readFile(this.opts.cloudCa) } : {}),
+    });
+    await this.cloud.start();
   }
 
   /**
@@ -430,6 +455,14 @@ export class EdgeCore {
     this.store = undefined;
     log.info('edgecore stopped');
   }
+}
+
+/**
+ * Two turns of the event loop: requests read meanwhile are handled and their answers written
+ * before start-up goes on to work that holds the loop (loading modules).
+ */
+async function answerWaitingRequests(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
 }
 
 /**
