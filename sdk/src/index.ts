@@ -14,3 +14,4 @@ export * from './schema/limits.js';
 export * from './schema/write-status.js';
 export * from './hw/topics.js';
 export * from './hw/messages.js';
+export * from './hw/pairing.js';

@@ -21,6 +21,8 @@ export interface LazyMqttOptions {
 
 export class LazyMqtt implements MapperMqtt {
   private connection: Promise<MqttConnection> | undefined;
+  /** The connection being opened or open: stop() ends it even while it still waits for the broker. */
+  private current: MqttConnection | undefined;
   private readonly handlers = new Set<{ filter: string; handler: (topic: string, payload: Buffer) => void }>();
   private stopped = false;
 
@@ -42,6 +44,7 @@ export class LazyMqtt implements MapperMqtt {
         ...(this.opts.password === undefined ? {} : { password: this.opts.password }),
         ...(this.opts.ca === undefined ? {} : { tls: { ca: this.opts.ca } }),
       });
+      this.current = conn;
       conn.on('offline', (err, retryInMs) =>
         this.opts.logger.warn(
           { err: errorMessage(err), retryInMs },
@@ -76,7 +79,10 @@ export class LazyMqtt implements MapperMqtt {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const conn = await this.connection?.catch(() => undefined);
+    // Not awaiting `connection`: with no broker it waits forever (waitForBroker); ending stops that wait.
+    const conn = this.current;
+    this.current = undefined;
+    this.connection?.catch(() => undefined);
     this.connection = undefined;
     await conn?.end();
   }

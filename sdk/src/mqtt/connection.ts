@@ -308,6 +308,10 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     }
     this.isConnected = false;
     this.session.failAll(new MqttError('the MQTT connection was closed'));
+    // An open() still waiting for the broker (waitForBroker) ends too.
+    const first = this.connectWaiter;
+    this.connectWaiter = undefined;
+    first?.reject(new MqttError('the MQTT connection was closed before it connected'));
   }
 
   /** Resolves once every QoS 1 message published so far has its PUBACK, or after `timeoutMs`. */

@@ -46,7 +46,14 @@ export class MosquittoSub {
     private readonly filters: string[],
     /** Where the subscription probe goes; it must be a topic the identity may publish and read. */
     private readonly probePrefix = 'apps/probe',
+    /** Probe on exactly `probePrefix` (told apart by its payload), for an identity with exact grants. */
+    private readonly probeExact = false,
   ) {}
+
+  /** Like startProbing(), probing on exactly `probeTopic` (a mapper that may publish only named topics). */
+  static startProbingOn(target: BrokerTarget, probeTopic: string, ...filters: string[]): Promise<MosquittoSub> {
+    return new MosquittoSub(target, filters, probeTopic, true).start();
+  }
 
   /** Like start(), for an identity that may not use `apps/` (a mapper: its own `edgetwin/v1/nodes/{node}/{protocol}/...`). */
   static startProbing(target: BrokerTarget, probePrefix: string, ...filters: string[]): Promise<MosquittoSub> {
@@ -60,7 +67,14 @@ export class MosquittoSub {
 
   /** Starts mosquitto_sub and waits until it receives a probe, so it is surely subscribed. */
   async start(): Promise<this> {
-    const args = [...brokerArgs(this.port), '-q', '1', '-v', '-t', `${this.probePrefix}/#`];
+    const args = [
+      ...brokerArgs(this.port),
+      '-q',
+      '1',
+      '-v',
+      '-t',
+      this.probeExact ? this.probePrefix : `${this.probePrefix}/#`,
+    ];
     for (const f of this.filters) args.push('-t', f);
     this.child = spawn('mosquitto_sub', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     this.child.stdout!.on('data', (d: Buffer) => {
@@ -76,11 +90,12 @@ export class MosquittoSub {
         this.messages.push({ topic, payload, json: (): Json => JSON.parse(payload) });
       }
     });
-    const probe = `${this.probePrefix}/${Math.random().toString(36).slice(2)}`;
+    const nonce = Math.random().toString(36).slice(2);
+    const probe = this.probeExact ? this.probePrefix : `${this.probePrefix}/${nonce}`;
     await waitFor(
       async () => {
-        await mosquittoPub(this.port, probe, 'x');
-        return this.messages.some((m) => m.topic === probe);
+        await mosquittoPub(this.port, probe, `probe-${nonce}`);
+        return this.messages.some((m) => m.topic === probe && m.payload === `probe-${nonce}`);
       },
       15_000,
       'mosquitto_sub to subscribe',
