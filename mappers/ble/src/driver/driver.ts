@@ -16,6 +16,7 @@ import { BleAdapter } from '../transport/adapter.js';
 import { connectPeripheral, discoverGatt } from '../transport/gatt.js';
 import { withTimeout } from '../transport/timeout.js';
 import { bindingsFromEnv, loadNoble, type BindingsChoice, type LoadedNoble } from '../transport/load-noble.js';
+import { BleScanner } from '../pairing/scan.js';
 import { NoRadioSession } from './no-radio-session.js';
 import { BleSession } from './session.js';
 
@@ -44,6 +45,8 @@ export function createBleDriver(
   const lostAt = new Map<string, number>();
   let loading: Promise<Loaded> | undefined;
   let stopped = false;
+  /** Configured devices by address, for the pairing scan's `device` field. */
+  const deviceByMac = new Map<string, string>();
 
   function load(): Promise<Loaded> {
     loading ??= (async () => {
@@ -56,6 +59,19 @@ export function createBleDriver(
     return loading;
   }
 
+  const scanner = new BleScanner({
+    ctx,
+    deviceOf: (mac) => deviceByMac.get(mac),
+    adapter: async () => {
+      const { adapter } = await load();
+      await adapter.whenPoweredOn(adapterTimeoutMs);
+      return adapter;
+    },
+  });
+  void scanner
+    .start()
+    .catch((err: unknown) => log.warn({ err: errorMessage(err) }, `BLE pairing scans are off: ${errorMessage(err)}`));
+
   async function connect(
     device: MapperDevice<BleProtocolConfig, BleVisitorConfig>,
     hooks: SessionHooks,
@@ -64,6 +80,7 @@ export function createBleDriver(
     if (stopped) throw new EdgeTwinError('ET_UNAVAILABLE', 'the BLE driver is stopped');
     const cfg = device.protocol;
     const mac = normalizeMac(cfg.macAddress);
+    deviceByMac.set(mac, device.id);
     const dlog = log.child({ device: device.id, mac });
     let loaded: LoadedNoble, adapter: BleAdapter;
     try {
@@ -120,6 +137,8 @@ export function createBleDriver(
 
   async function stop(): Promise<void> {
     stopped = true;
+    // Not awaiting `scanning`: its subscription may still wait for the broker; the scanner drops it when it comes.
+    await scanner.stop();
     await Promise.all([...sessions].map((s) => s.close()));
     sessions.clear();
     if (loading) {
@@ -131,5 +150,9 @@ export function createBleDriver(
     }
   }
 
-  return { connect, stop };
+  const removed = (id: string) => {
+    for (const [mac, d] of deviceByMac) if (d === id) deviceByMac.delete(mac);
+  };
+
+  return { connect, stop, removed };
 }

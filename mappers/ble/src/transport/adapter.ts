@@ -15,6 +15,8 @@ interface Waiter {
 
 export class BleAdapter {
   private readonly waiters = new Set<Waiter>();
+  /** Pairing scans: they keep the scan running and hear every advertisement. */
+  private readonly listeners = new Set<(p: NoblePeripheral) => void>();
   private scanning = false;
   private scanOp: Promise<void> = Promise.resolve();
 
@@ -76,7 +78,22 @@ export class BleAdapter {
     }
   }
 
+  /**
+   * Keeps the adapter scanning (sharing the scan configured devices are looked for with: noble
+   * runs one scan per adapter) and hands `listener` every advertisement until the returned
+   * function is called. Connections are not touched: scanning and links are independent in noble.
+   */
+  listen(listener: (p: NoblePeripheral) => void): () => void {
+    this.listeners.add(listener);
+    this.updateScan();
+    return () => {
+      if (!this.listeners.delete(listener)) return;
+      this.updateScan();
+    };
+  }
+
   private readonly onDiscover = (p: NoblePeripheral): void => {
+    for (const l of this.listeners) l(p);
     const address = normalizeMac(p.address || '');
     const id = p.id.toLowerCase();
     for (const w of this.waiters) {
@@ -87,9 +104,9 @@ export class BleAdapter {
     }
   };
 
-  /** Starts scanning while someone waits, stops when nobody does; operations run one at a time. */
+  /** Starts scanning while someone waits or listens, stops when nobody does; operations run one at a time. */
   private updateScan(): void {
-    const want = this.waiters.size > 0;
+    const want = this.waiters.size > 0 || this.listeners.size > 0;
     if (want === this.scanning) return;
     this.scanning = want;
     this.scanOp = this.scanOp
@@ -102,6 +119,7 @@ export class BleAdapter {
 
   async stop(): Promise<void> {
     this.waiters.clear();
+    this.listeners.clear();
     this.noble.removeListener('discover', this.onDiscover);
     if (this.scanning) {
       this.scanning = false;

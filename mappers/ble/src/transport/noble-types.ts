@@ -34,7 +34,8 @@ export interface NoblePeripheral extends EventEmitter {
   id: string;
   address: string;
   state: 'error' | 'connecting' | 'connected' | 'disconnecting' | 'disconnected';
-  advertisement: { localName?: string | undefined };
+  rssi: number;
+  advertisement: { localName?: string | undefined; serviceUuids?: string[] | undefined };
   connectAsync(): Promise<void>;
   disconnectAsync(): Promise<void>;
   cancelConnect(): void;

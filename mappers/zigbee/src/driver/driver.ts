@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { checkVisitor } from '../codec/zcl.js';
 import { DeclaredDevices } from './declared.js';
 import { Coordinator, type HerdsmanDevice } from '../transport/coordinator.js';
+import type { ZigbeeJoinEvent } from '@edgetwin/sdk';
 import { parsePermitJoin, zigbeeTopics, type PermitJoinResult, type UndeclaredDevice } from '../pairing/pairing.js';
 import type { CoordinatorConfig, ZigbeeProtocolConfig, ZigbeeVisitorConfig } from '../config.js';
 import { ZigbeeSession } from './session.js';
@@ -210,7 +211,7 @@ export class ZigbeeDriver implements MapperDriver<ZigbeeProtocolConfig, ZigbeeVi
       .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'cannot publish the permit_join result'));
   }
 
-  private onJoined(coord: Coordinator, d: HerdsmanDevice, status: string): void {
+  private onJoined(coord: Coordinator, d: HerdsmanDevice, status: ZigbeeJoinEvent['status']): void {
     const ieee = d.ieeeAddr;
     const declaredAs = this.declared.get(ieee);
     const endpoints = d.endpoints.map((e) => ({ id: e.ID, inputClusters: e.getInputClusters().map((c) => c.name) }));
@@ -240,7 +241,25 @@ export class ZigbeeDriver implements MapperDriver<ZigbeeProtocolConfig, ZigbeeVi
         `ZigBee device ${ieee} joined but no Device declares it; declare it with protocol configData ieeeAddress ${ieee}`,
       );
     }
+    void this.publishJoinEvent({
+      ieeeAddress: ieee,
+      networkAddress: d.networkAddress,
+      coordinator: coord.path,
+      status,
+      ...(d.modelID ? { modelId: d.modelID } : {}),
+      ...(d.manufacturerName ? { manufacturerName: d.manufacturerName } : {}),
+      ...(declaredAs ? { device: declaredAs } : {}),
+      timestamp: Date.now(),
+    });
     void this.publishUndeclared();
+  }
+
+  /** One join or interview step, for edgecore's pairing view (not retained: it is an event). */
+  private async publishJoinEvent(e: ZigbeeJoinEvent): Promise<void> {
+    if (this.stopped) return;
+    await this.ctx.mqtt
+      .publish(zigbeeTopics.joined(this.ctx.nodeName), JSON.stringify(e), { qos: 1 })
+      .catch((err: unknown) => this.log.debug({ err: errorMessage(err) }, 'cannot publish a join event'));
   }
 
   /** Devices the coordinators know that no Device declares. */

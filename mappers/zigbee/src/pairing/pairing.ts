@@ -1,48 +1,27 @@
 /**
  * Pairing over MQTT: `edgetwin/v1/nodes/{node}/zigbee/permit_join` with `{"seconds":N}` opens the
- * network (answer on `.../permit_join/result`); devices that join but no Device declares are
- * listed, retained, on `edgetwin/v1/nodes/{node}/zigbee/undeclared`.
+ * network (answer on `.../permit_join/result`); each join and interview step is reported on
+ * `.../zigbee/joined`; devices that join but no Device declares are listed, retained, on
+ * `.../zigbee/undeclared`. The topics and payloads are the sdk's pairing contract
+ * (`@edgetwin/sdk`, `hw/pairing.ts`), shared with edgecore and the broker's ACLs.
  */
-import { Type } from '@sinclair/typebox';
-import { EdgeTwinError, errorMessage, parseWithSchema } from '@edgetwin/sdk';
+import {
+  EdgeTwinError,
+  errorMessage,
+  parseWithSchema,
+  PermitJoinRequestSchema,
+  zigbeePairingTopics,
+  type PairingCommandResult,
+  type PermitJoinRequest,
+  type UndeclaredZigbeeDevice,
+} from '@edgetwin/sdk';
 
-export const zigbeeTopics = {
-  permitJoin: (node: string) => `edgetwin/v1/nodes/${node}/zigbee/permit_join`,
-  permitJoinResult: (node: string) => `edgetwin/v1/nodes/${node}/zigbee/permit_join/result`,
-  undeclared: (node: string) => `edgetwin/v1/nodes/${node}/zigbee/undeclared`,
-} as const;
+export { PermitJoinRequestSchema };
+export const zigbeeTopics = zigbeePairingTopics;
+export type PermitJoinResult = PairingCommandResult;
+export type UndeclaredDevice = UndeclaredZigbeeDevice;
 
-export const PermitJoinRequestSchema = Type.Object(
-  {
-    seconds: Type.Integer({ minimum: 0, maximum: 254, description: 'how long joining stays open; 0 closes it' }),
-    coordinator: Type.Optional(Type.String({ minLength: 1, description: 'only this coordinator (default: all)' })),
-    id: Type.Optional(Type.String({ description: 'echoed in the result' })),
-  },
-  { additionalProperties: false },
-);
-
-export interface PermitJoinResult {
-  id?: string;
-  ok: boolean;
-  seconds?: number;
-  coordinators?: string[];
-  /** ms since epoch when joining closes again. */
-  until?: number;
-  code?: string;
-  reason?: string;
-}
-
-export interface UndeclaredDevice {
-  ieeeAddress: string;
-  networkAddress: number;
-  coordinator: string;
-  interview: string;
-  modelId?: string;
-  manufacturerName?: string;
-  endpoints: { id: number; inputClusters: string[] }[];
-}
-
-export function parsePermitJoin(payload: Buffer): { seconds: number; coordinator?: string; id?: string } {
+export function parsePermitJoin(payload: Buffer): PermitJoinRequest {
   let json: unknown;
   try {
     json = JSON.parse(payload.toString('utf8'));
