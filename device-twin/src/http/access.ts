@@ -5,13 +5,21 @@
  * - CORS only for the configured origins (none by default), preflights answered here;
  * - with a token verifier, `Authorization: Bearer TOKEN` with a scope that covers the method:
  *   `read` for GET/HEAD, `write` (desired values) for the rest, `admin` for everything. No or an
- *   unknown, revoked or expired token: 401 ET_UNAUTHORIZED; a token without the scope: 403.
+ *   unknown, revoked or expired token: 401 ET_UNAUTHORIZED; a token without the scope: 403. A
+ *   route may ask for more with `config: { scope: 'admin' }` (edgecore's pairing routes do).
  * `/healthz` and `/readyz` stay open (probes carry no token); `/metrics` too when `metricsOpen`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { problem, sendProblem } from './problem.js';
 
 export type HttpScope = 'read' | 'write' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The token scope this route needs (default: `read` for GET/HEAD, `write` for the rest). */
+    scope?: HttpScope;
+  }
+}
 
 export interface HttpAccessOptions {
   /** The scopes a bearer token grants, or undefined for an unknown, revoked or expired one. No verifier: no authentication. */
@@ -66,7 +74,7 @@ export function installAccessControl(app: FastifyInstance, opts: HttpAccessOptio
       if (req.method === 'OPTIONS') {
         void reply
           .code(204)
-          .header('access-control-allow-methods', 'GET, HEAD, PATCH')
+          .header('access-control-allow-methods', 'GET, HEAD, PATCH, POST, DELETE')
           .header('access-control-allow-headers', 'authorization, content-type, if-match, last-event-id')
           .header('access-control-max-age', '600')
           .send();
@@ -98,7 +106,7 @@ export function installAccessControl(app: FastifyInstance, opts: HttpAccessOptio
       );
       return;
     }
-    const needed: HttpScope = READ_METHODS.has(req.method) ? 'read' : 'write';
+    const needed: HttpScope = req.routeOptions.config?.scope ?? (READ_METHODS.has(req.method) ? 'read' : 'write');
     const ok = scopes.includes('admin') || scopes.includes(needed) || (needed === 'read' && scopes.includes('write'));
     if (!ok) {
       void sendProblem(

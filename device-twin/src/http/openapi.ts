@@ -46,6 +46,7 @@ export class OpenApiCollector {
       const s = r.schema;
       const op: Record<string, unknown> = {
         summary: s.summary ?? `${r.method.toUpperCase()} ${r.url}`,
+        ...(s.description ? { description: s.description } : {}),
         parameters: [
           ...parameters(s.params, 'path'),
           ...parameters(s.querystring, 'query'),

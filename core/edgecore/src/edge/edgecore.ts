@@ -31,6 +31,7 @@ import type { MapperCommand } from '../supervisor/mapper-commands.js';
 import { DeviceDirectorySync } from './device-sync.js';
 import { consoleRoutes } from './console-routes.js';
 import { nodeRoutes } from './node-routes.js';
+import { createPairing, pairingRoutes, type PairingService } from './pairing/index.js';
 import type { DmiServer } from '../dmi/dmi-server.js';
 import type { PodAgent } from '@edgetwin/agent';
 import type { EdgeCloudSync } from '../hub/edge-cloud-sync.js';
@@ -110,6 +111,7 @@ export class EdgeCore {
   private http: Awaited<ReturnType<typeof createHttpApi>> | undefined;
   devices: DeviceDirectorySync | undefined;
   private supervisor: MapperSupervisor | undefined;
+  private pairing: PairingService | undefined;
   dmi: DmiServer | undefined;
   /** The protocols this node's devices use. */
   private protocols = new Set<string>();
@@ -219,6 +221,14 @@ export class EdgeCore {
       logger.child({ module: 'http-security' }),
     );
     this.tokens = security.verifier;
+    const pairing = createPairing({
+      nodeName,
+      logger,
+      mqttUrl: this.mqttUrl,
+      credentials: self,
+      mappers: () => this.supervisor?.status(),
+    });
+    this.pairing = pairing;
     this.http = await createHttpApi({
       access: security.access,
       ...(security.https ? { https: security.https } : {}),
@@ -226,12 +236,14 @@ export class EdgeCore {
       logger: logger.child({ module: 'http' }),
       metrics: this.metrics,
       ...(this.history ? { history: this.history } : {}),
-      routes: (api) =>
+      routes: (api) => {
         nodeRoutes(api, {
           nodeName,
           mappers: () => this.supervisor?.status() ?? [],
           problems: () => this.devices?.problems ?? [],
-        }),
+        });
+        pairingRoutes(api, pairing);
+      },
       ready: () => (client.connected && publisher.connected ? true : 'not connected to the MQTT broker'),
     });
     consoleRoutes(this.http);
@@ -422,6 +434,8 @@ export class EdgeCore {
     const log = this.opts.logger;
     await this.http?.close();
     this.http = undefined;
+    await this.pairing?.stop();
+    this.pairing = undefined;
     await this.dmi?.stop();
     this.dmi = undefined;
     this.tokens?.stop();

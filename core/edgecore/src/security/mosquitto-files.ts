@@ -5,7 +5,7 @@
  * a mapper's and an app's entries are written per device: regenerate the files when devices
  * change and send Mosquitto SIGHUP (it rereads both). Expired identities are left out.
  */
-import { hwTopics, specTopics, parseDeviceId } from '@edgetwin/sdk';
+import { hwTopics, specTopics, parseDeviceId, PAIRING_OUTPUTS } from '@edgetwin/sdk';
 import { isExpired, type Identity } from './identities.js';
 import { devicePatterns, HW_ANSWER_TAILS, HW_REQUEST_TAILS } from './topic-kinds.js';
 
@@ -39,10 +39,28 @@ export function mosquittoFiles(input: MosquittoPolicyInput): MosquittoFiles {
   return { passwordFile, aclFile: `${acl.join('\n')}` };
 }
 
+const hasPairing = (protocol: string | undefined): protocol is string =>
+  protocol !== undefined && Object.hasOwn(PAIRING_OUTPUTS, protocol);
+
+/**
+ * A mapper's own topic family: with a pairing contract it reads everything there (edgecore's
+ * commands) and writes only its outputs (the commands are edgecore's: its `readwrite #`); without
+ * one it reads and writes the whole family.
+ */
+function mapperFamily(node: string, protocol: string | undefined): string[] {
+  const family = `edgetwin/v1/nodes/${node}/${protocol}`;
+  if (!hasPairing(protocol)) return [`topic readwrite ${family}/#`];
+  return [`topic read ${family}/#`, ...(PAIRING_OUTPUTS[protocol] ?? []).map((t) => `topic write ${family}/${t}`)];
+}
+
 function aclFor(u: Identity, input: MosquittoPolicyInput): string[] {
   const { nodeName: node, dataTopicBase: base } = input;
+  // The devices' protocols, and those with a pairing contract (an admin watches pairing even before a device exists).
   const protocols = [
-    ...new Set(input.devices.map((d) => d.protocol).filter((p): p is string => p !== undefined)),
+    ...new Set([
+      ...input.devices.map((d) => d.protocol).filter((p): p is string => p !== undefined),
+      ...Object.keys(PAIRING_OUTPUTS),
+    ]),
   ].sort();
   const hwDevice = (id: string, tail: string) => `$hw/events/device/${id}/${tail}`;
   switch (u.role) {
@@ -58,7 +76,7 @@ function aclFor(u: Identity, input: MosquittoPolicyInput): string[] {
         ]),
         `topic write ${hwTopics.membershipGet(node)}`,
         `topic read $hw/events/node/${node}/membership/#`,
-        `topic readwrite edgetwin/v1/nodes/${node}/${u.protocol}/#`,
+        ...mapperFamily(node, u.protocol),
       ];
     }
     case 'admin':
@@ -68,7 +86,7 @@ function aclFor(u: Identity, input: MosquittoPolicyInput): string[] {
         'topic read $hw/#',
         ...HW_REQUEST_TAILS.map((t) => `topic write $hw/events/device/+/+/${t}`),
         'topic write $hw/events/node/+/membership/get',
-        ...protocols.map((p) => `topic readwrite edgetwin/v1/nodes/+/${p}/#`),
+        ...protocols.map((p) => `topic ${hasPairing(p) ? 'read' : 'readwrite'} edgetwin/v1/nodes/+/${p}/#`),
         'topic readwrite apps/#',
       ];
     case 'app': {

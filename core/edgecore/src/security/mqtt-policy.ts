@@ -62,6 +62,9 @@ export class MqttPolicy {
       case 'data':
         return t.set && (role === 'app' || role === 'admin') && this.canSet(t.device);
       case 'mapper-topic':
+        // Pairing commands are edgecore's alone (handled above); pairing outputs the mapper's alone.
+        if (t.use === 'command' || t.use === 'other') return false;
+        if (t.use === 'output') return this.ownsMapperTopic(t.node, t.protocol);
         return role === 'admin' || this.ownsMapperTopic(t.node, t.protocol);
       case 'apps':
         return role === 'admin' || role === 'app';

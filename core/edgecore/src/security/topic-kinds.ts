@@ -2,7 +2,7 @@
  * Classifies an edge broker topic for access checks: which EdgeTwin topic family it belongs to
  * and which device or node it names. Anything else is `other`.
  */
-import { DEFAULT_NAMESPACE } from '@edgetwin/sdk';
+import { DEFAULT_NAMESPACE, PAIRING_COMMANDS, PAIRING_OUTPUTS } from '@edgetwin/sdk';
 
 export type HwDeviceTail =
   | 'twin/update'
@@ -30,12 +30,28 @@ export type TopicKind =
   | { kind: 'hw-node'; node: string; tail: string; request: boolean }
   | { kind: 'spec'; node: string; device: string }
   /** `edgetwin/v1/nodes/{node}/{protocol}/...`: a mapper's own topics (ZigBee pairing, for example). */
-  | { kind: 'mapper-topic'; node: string; protocol: string }
+  | { kind: 'mapper-topic'; node: string; protocol: string; use: MapperTopicUse }
   | { kind: 'data'; device: string; set: boolean }
   /** `apps/...`: free for edge apps and admins (their own messages). */
   | { kind: 'apps' }
   | { kind: 'reserved' }
   | { kind: 'other' };
+
+/**
+ * What a topic of a mapper's own family is for: a pairing `command` (edgecore's alone), a pairing
+ * `output` (the mapper's alone), `other` in a family with a pairing contract (nobody publishes
+ * it), or `free` in a family without one (the mapper's and admins' own messages).
+ */
+export type MapperTopicUse = 'command' | 'output' | 'other' | 'free';
+
+export function mapperTopicUse(protocol: string, tail: string): MapperTopicUse {
+  const commands = Object.hasOwn(PAIRING_COMMANDS, protocol) ? PAIRING_COMMANDS[protocol] : undefined;
+  const outputs = Object.hasOwn(PAIRING_OUTPUTS, protocol) ? PAIRING_OUTPUTS[protocol] : undefined;
+  if (!commands && !outputs) return 'free';
+  if (commands?.includes(tail)) return 'command';
+  if (outputs?.includes(tail)) return 'output';
+  return 'other';
+}
 
 export function classifyTopic(topic: string, dataTopicBase: string): TopicKind {
   const p = topic.split('/');
@@ -59,7 +75,7 @@ export function classifyTopic(topic: string, dataTopicBase: string): TopicKind {
     if (p.length === 7 && p[1] === 'v1' && p[2] === 'nodes' && p[4] === 'devices')
       return { kind: 'spec', node: p[3]!, device: `${p[5]}/${p[6]}` };
     if (p.length >= 6 && p[1] === 'v1' && p[2] === 'nodes' && p[4] !== 'devices' && p[3] && p[4])
-      return { kind: 'mapper-topic', node: p[3], protocol: p[4] };
+      return { kind: 'mapper-topic', node: p[3], protocol: p[4], use: mapperTopicUse(p[4], p.slice(5).join('/')) };
     return { kind: 'reserved' };
   }
   if (p[0] === '$SYS') return { kind: 'reserved' };

@@ -142,6 +142,61 @@ describe.each([
     }
   });
 
+  it.skipIf(skip)(
+    'only edgecore asks a mapper to pair; only the protocol’s own mapper publishes pairing results',
+    async () => {
+      const Z = 'edgetwin/v1/nodes/edge-1/zigbee';
+      const B = 'edgetwin/v1/nodes/edge-1/bluetooth';
+      const watcher = await MosquittoSub.start(node.as('test-admin'), `${Z}/#`, `${B}/#`);
+      const zigbeeMapper = await MosquittoSub.startProbingOn(
+        node.as('mapper-zigbee'),
+        `${Z}/joined`,
+        `${Z}/permit_join`,
+      );
+      const bleMapper = await MosquittoSub.startProbingOn(
+        node.as('mapper-bluetooth'),
+        `${B}/scan/advertisement`,
+        `${B}/scan`,
+      );
+      try {
+        const mark = watcher.mark;
+        const forged = [
+          // commands: not from a mapper (its own protocol's or another's), an admin or an app
+          ...['mapper-zigbee', 'mapper-bluetooth', 'test-admin', 'setter'].flatMap((who) => [
+            [who, `${Z}/permit_join`, '{"seconds":254,"id":"forged"}'],
+            [who, `${B}/scan`, '{"seconds":120,"id":"forged"}'],
+          ]),
+          // results and events: not from another protocol's mapper, an admin or an app
+          ...['mapper-bluetooth', 'mapper-modbus', 'test-admin', 'setter'].flatMap((who) => [
+            [who, `${Z}/joined`, '{"ieeeAddress":"0xforged"}'],
+            [who, `${Z}/permit_join/result`, '{"ok":true,"id":"forged"}'],
+          ]),
+          ...['mapper-zigbee', 'mapper-opcua', 'test-admin', 'setter'].flatMap((who) => [
+            [who, `${B}/scan/advertisement`, '{"address":"forged"}'],
+            [who, `${B}/scan/result`, '{"ok":true,"id":"forged"}'],
+          ]),
+        ];
+        for (const [who, topic, payload] of forged) await tryPub(node.as(who!), topic!, payload!);
+        // What is allowed arrives: edgecore's commands at the protocol's mapper, each mapper's own results.
+        await mosquittoPub(node.as('edgecore'), `${Z}/permit_join`, '{"seconds":30,"id":"real"}');
+        await mosquittoPub(node.as('edgecore'), `${B}/scan`, '{"seconds":5,"id":"real"}');
+        await mosquittoPub(node.as('mapper-zigbee'), `${Z}/joined`, '{"ieeeAddress":"0xreal"}');
+        await mosquittoPub(node.as('mapper-bluetooth'), `${B}/scan/advertisement`, '{"address":"real"}');
+        await zigbeeMapper.waitFor(`${Z}/permit_join`, (m) => m.payload.includes('"real"'));
+        await bleMapper.waitFor(`${B}/scan`, (m) => m.payload.includes('"real"'));
+        await watcher.waitFor(`${Z}/joined`, (m) => m.payload.includes('real'), mark);
+        await watcher.waitFor(`${B}/scan/advertisement`, (m) => m.payload.includes('real'), mark);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(watcher.messages.slice(mark).filter((m) => m.payload.includes('forged'))).toEqual([]);
+        // A mapper does not hear another protocol's commands.
+        expect(zigbeeMapper.messages.filter((m) => m.topic.startsWith(B))).toEqual([]);
+        expect(bleMapper.messages.filter((m) => m.topic.startsWith(Z))).toEqual([]);
+      } finally {
+        await Promise.all([watcher.stop(), zigbeeMapper.stop(), bleMapper.stop()]);
+      }
+    },
+  );
+
   it.skipIf(skip)('a removed identity is refused from then on', async () => {
     expect((await connect(node.as('leaver'))).ok).toBe(true);
     await node.cli('users', 'remove', 'leaver');

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ensureMapperIdentity } from '@edgetwin/edgecore';
+import { edgecorePasswordFile, ensureMapperIdentity } from '@edgetwin/edgecore';
 import { startMosquitto, type RunningPeer } from '@edgetwin/sdk/testing';
 import { CLI, startEdgecore, tempDir, type EdgecoreProcess } from '../helpers/edgecore-process.js';
 
@@ -49,7 +49,7 @@ export async function startSecuredNode(external: boolean): Promise<SecuredNode> 
       .replace(/configData: \{ register: [^}]*\}/g, "configData: { nodeID: 'ns=2;s=Pump' }"),
   );
   const passwords = new Map<string, string>();
-  for (const protocol of ['modbus', 'opcua']) {
+  for (const protocol of ['modbus', 'opcua', 'zigbee', 'bluetooth']) {
     const c = await ensureMapperIdentity(dataDir, protocol);
     passwords.set(c.username, c.password);
   }
@@ -79,6 +79,7 @@ export async function startSecuredNode(external: boolean): Promise<SecuredNode> 
   // edgecore adds test-admin: make Mosquitto's files include it before they are loaded
   const edge = await startEdgecore({ devicesDir, dataDir, ...(mosquitto ? { mqttUrl: mosquitto.url } : {}) });
   passwords.set('test-admin', edge.mqtt.password);
+  passwords.set('edgecore', readFileSync(edgecorePasswordFile(dataDir), 'utf8').trim());
   const port = mosquitto?.port ?? edge.mqttPort;
   const node: SecuredNode = {
     edge,
