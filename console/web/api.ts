@@ -116,6 +116,17 @@ export async function patchDesired(id: string, values: Record<string, TwinValue 
   return (await res.json()) as Twin;
 }
 
+/** POST or DELETE with a JSON body (or none); errors as the API's problem details. */
+export async function send<T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T | undefined> {
+  const res = await fetch(`/api/v1${path}`, {
+    method,
+    headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) throw await failure(res);
+  return res.status === 204 ? undefined : ((await res.json()) as T);
+}
+
 /**
  * Reads a server-sent events stream with fetch, calling `onEvent` per event, reconnecting after
  * `retryMs` when it ends, until `signal` aborts.

@@ -8,6 +8,7 @@ import { DeviceList } from './pages/device-list.js';
 import { DevicePage } from './pages/device-page.js';
 import { Login } from './pages/login.js';
 import { MappersPage } from './pages/mappers.js';
+import { PairingPage } from './pages/pairing.js';
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -36,6 +37,8 @@ function App() {
     <DevicePage key={`${session}${hash}`} id={`${decodeURIComponent(device[1]!)}/${decodeURIComponent(device[2]!)}`} />
   ) : hash === '#/mappers' ? (
     <MappersPage key={session} />
+  ) : hash === '#/pairing' ? (
+    <PairingPage key={session} />
   ) : (
     <DeviceList key={session} />
   );
@@ -46,11 +49,14 @@ function App() {
           EdgeTwin
         </a>
         <nav>
-          <a href="#/" class={!device && hash !== '#/mappers' ? 'on' : ''}>
+          <a href="#/" class={!device && hash !== '#/mappers' && hash !== '#/pairing' ? 'on' : ''}>
             Devices
           </a>
           <a href="#/mappers" class={hash === '#/mappers' ? 'on' : ''}>
             Mappers
+          </a>
+          <a href="#/pairing" class={hash === '#/pairing' ? 'on' : ''}>
+            Pairing
           </a>
           {token.get() && (
             <a

@@ -55,8 +55,7 @@ export function MappersPage() {
         </tbody>
       </table>
       <p class="meta">
-        Pairing (ZigBee permit-join, BLE scans) is not available from the console yet: mappers have no control channel
-        for it.
+        Pair new ZigBee and Bluetooth LE devices on the <a href="#/pairing">Pairing</a> page.
       </p>
     </section>
   );
