@@ -1,22 +1,21 @@
 /**
  * `npm run bench:opcua`: 1,000 OPC UA variables changing every 100 ms, all monitored by one mapper
  * process through one subscription. Prints the value updates per second that reach the twin
- * (values inside `$hw` twin/update messages on the MQTT broker, as edgecore receives them) and
- * the mapper process's CPU and RSS (from /proc). The simulator and the mapper run as their own
- * processes (the package bins); this script plays the broker's other side and answers like
- * edgecore. Needs Debian's mosquitto. Env: BENCH_VARIABLES (1000), BENCH_SECONDS (15),
- * BENCH_SECURITY (None | Sign | SignAndEncrypt, default None).
+ * (values inside DMI ReportDeviceStatus calls, as edgecore receives them) and the mapper process's
+ * CPU and RSS (from /proc). The simulator and the mapper run as their own processes (the package
+ * bins); this script plays edgecore's side of DMI (the sdk testing kit's DmiSide: it gives the
+ * mapper its device at registration and checks every report against the model).
+ * Env: BENCH_VARIABLES (1000), BENCH_SECONDS (15), BENCH_SECURITY (None | Sign | SignAndEncrypt, default None).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import mqtt from 'mqtt';
 import { pino } from 'pino';
-import { hwTopics, specTopics, type Device, type DeviceModel } from '@edgetwin/sdk';
+import type { Device, DeviceModel } from '@edgetwin/sdk';
 import { processCpuSeconds, processMemory, systemClock } from '@edgetwin/sdk/util';
-import { freePort, startMosquitto, stopProcess, waitFor } from '@edgetwin/sdk/testing';
+import { DmiSide, freePort, stopProcess, waitFor } from '@edgetwin/sdk/testing';
 import { plantNodes } from '../sim/plant.js';
 import { createOpcuaDriver, defaultPkiDir } from '../src/driver/driver.js';
 import { pkiLayout } from '../src/transport/pki.js';
@@ -70,7 +69,7 @@ function startChild(file: string, args: string[]): { child: ChildProcess; output
 }
 
 async function main(): Promise<void> {
-  const broker = await startMosquitto();
+  const edge = await DmiSide.start({ nodeName: NODE });
   const simPort = await freePort();
   const sim = startChild(bin('sim/bin.js'), ['--port', String(simPort), '--bench-variables', String(N)]);
   const children: ChildProcess[] = [sim.child];
@@ -84,21 +83,20 @@ async function main(): Promise<void> {
       copyFileSync(certFile, join(trusted, 'sim.pem'));
     }
 
+    const { device, model } = spec(url);
+    await edge.publishSpec(device, model);
+    // Each accepted ReportDeviceStatus is one entry of updates(), holding the values it carried.
+    let counted = 0;
     let values = 0;
-    let messages = 0;
-    const app = await mqtt.connectAsync(broker.url, { clientId: 'bench-edgecore' });
-    app.on('message', (topic, payload) => {
-      const msg = JSON.parse(payload.toString()) as { event_id?: string; twin?: Record<string, unknown> };
-      messages++;
-      values += Object.keys(msg.twin ?? {}).length;
-      void app.publishAsync(`${topic}/result`, JSON.stringify({ event_id: msg.event_id ?? '', timestamp: Date.now() }));
-    });
-    await app.subscribeAsync(hwTopics.twinUpdate(ref));
-    await app.publishAsync(specTopics.device(NODE, ref), JSON.stringify(spec(url)), { retain: true, qos: 1 });
+    const count = () => {
+      const all = edge.updates(ref);
+      for (; counted < all.length; counted++) values += Object.keys(all[counted]!).length;
+      return { values, messages: counted };
+    };
 
     const mapper = startChild(bin('src/bin.js'), [
-      '--mqtt-url',
-      broker.url,
+      '--dmi-socket',
+      edge.socketPath,
       '--node-name',
       NODE,
       '--data-dir',
@@ -108,11 +106,10 @@ async function main(): Promise<void> {
     ]);
     children.push(mapper.child);
     const pid = mapper.child.pid!;
-    await waitFor(() => values >= N, 60_000, 'the first report of every variable');
+    await waitFor(() => count().values >= N, 60_000, 'the first report of every variable');
     // Warm-up, then measure a window.
     await new Promise((r) => setTimeout(r, 3000));
-    const v0 = values;
-    const m0 = messages;
+    const { values: v0, messages: m0 } = count();
     const s0 = procStats(pid);
     const t0 = Date.now();
     let peakRss = s0.rssMb;
@@ -121,24 +118,24 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const s1 = procStats(pid);
     const secs = (Date.now() - t0) / 1000;
-    const rate = (values - v0) / secs;
+    const { values: v1, messages: m1 } = count();
+    const rate = (v1 - v0) / secs;
     console.log(
       `OPC UA bench: ${N} monitored variables changing every 100 ms (${N * 10} changes/s offered), securityMode ${SECURITY}`,
     );
     console.log(
-      `  measured over ${secs.toFixed(1)} s at the MQTT broker ($hw twin/update values, i.e. reaching the twin)`,
+      `  measured over ${secs.toFixed(1)} s at edgecore's side of DMI (values in ReportDeviceStatus calls, i.e. reaching the twin)`,
     );
     console.log(
-      `  value updates reaching the twin: ${rate.toFixed(0)}/s (${((messages - m0) / secs).toFixed(1)} twin/update messages/s)`,
+      `  value updates reaching the twin: ${rate.toFixed(0)}/s (${((m1 - m0) / secs).toFixed(1)} ReportDeviceStatus calls/s)`,
     );
     console.log(`  mapper process CPU: ${((100 * (s1.cpuMs - s0.cpuMs)) / (secs * 1000)).toFixed(1)} % of one core`);
     console.log(`  mapper process RSS: ${s1.rssMb.toFixed(0)} MB (peak ${peakRss.toFixed(0)} MB)`);
-    await app.endAsync();
     await stopProcess(mapper.child, 5000);
     await driverPhase(url, dataDir);
   } finally {
     for (const c of children.reverse()) await stopProcess(c, 5000);
-    await broker.stop();
+    await edge.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -193,7 +190,7 @@ async function driverPhase(url: string, dataDir: string): Promise<void> {
   const c1 = process.cpuUsage(c0);
   const secs = (Date.now() - t0) / 1000;
   console.log(
-    `  driver alone (in-process hooks, no MQTT): ${((pushed - p0) / secs).toFixed(0)} value updates/s, CPU ${((c1.user + c1.system) / 10 / 1000 / secs).toFixed(1)} % of one core, RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`,
+    `  driver alone (in-process hooks, no DMI): ${((pushed - p0) / secs).toFixed(0)} value updates/s, CPU ${((c1.user + c1.system) / 10 / 1000 / secs).toFixed(1)} % of one core, RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`,
   );
   await session.close();
   await driver.stop();
