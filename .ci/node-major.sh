@@ -48,7 +48,7 @@ run_tests() {
   cd "$work"
   echo "node $(node -v): vitest in $work"
   set +e
-  npx vitest run --reporter=default --reporter=json --outputFile.json="$report"
+  npx vitest run --retry=1 --reporter=default --reporter=json --outputFile.json="$report"
   local status=$?
   set -e
   return $status

@@ -1,6 +1,8 @@
 // Sums vitest JSON reports: one line per report, then every failed test (file, name, the first lines of
-// its error, so the end of the CI log says what failed), then the total that CI's last line reports:
-// `tests: N passed, N failed, N skipped`. Exits 1 when a report is missing or has failures.
+// its error, so the end of the CI log says what failed), then every flaky test (CI runs vitest with
+// --retry=1: a test that failed once and passed on its second attempt keeps the first attempt's error
+// in the report), then the total that CI's last line reports:
+// `tests: N passed, N failed, N skipped, N flaky`. Exits 1 when a report is missing or has failures.
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
@@ -8,6 +10,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures = [];
+const flaky = [];
 for (const file of process.argv.slice(2)) {
   if (!existsSync(file)) {
     console.log(`${file}: no test report was written`);
@@ -24,15 +27,20 @@ for (const file of process.argv.slice(2)) {
     const where = relative(process.cwd(), suite.name);
     const bad = (suite.assertionResults ?? []).filter((t) => t.status === 'failed');
     for (const t of bad) failures.push({ report: file, where, name: t.fullName, messages: t.failureMessages ?? [] });
+    for (const t of suite.assertionResults ?? []) {
+      if (t.status === 'passed' && (t.failureMessages ?? []).length > 0)
+        flaky.push({ report: file, where, name: t.fullName, messages: t.failureMessages });
+    }
     // A file that failed outside any test (an import error, a failing hook) has no failed test to show.
     if (suite.status === 'failed' && bad.length === 0) {
       failures.push({ report: file, where, name: '(the file itself)', messages: [suite.message ?? ''] });
     }
   }
 }
-if (failures.length > 0) {
-  console.log(`\nfailed (${failures.length}):`);
-  for (const f of failures) {
+const show = (title, list) => {
+  if (list.length === 0) return;
+  console.log(`\n${title} (${list.length}):`);
+  for (const f of list) {
     console.log(`- ${f.report}: ${f.where} > ${f.name}`);
     const lines = f.messages
       .join('\n')
@@ -41,6 +49,8 @@ if (failures.length > 0) {
     for (const l of lines.slice(0, 12)) console.log(`    ${l.slice(0, 300)}`);
   }
   console.log('');
-}
-console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+};
+show('failed', failures);
+show('flaky: failed once, passed on the second attempt (their first error below)', flaky);
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped, ${flaky.length} flaky`);
 process.exit(failed > 0 ? 1 : 0);
