@@ -1,7 +1,9 @@
 /**
  * Serves the device twin on the edge broker through an MqttConnection: KubeEdge's `$hw` twin
- * protocol, the data topics for edge apps, and the retained mapper spec topics. Works with any
- * MQTT 3.1.1/5 broker (the embedded aedes, Mosquitto).
+ * protocol and the data topics for edge apps. Works with any MQTT 3.1.1/5 broker (the embedded
+ * aedes, Mosquitto). Mappers get their device specs over DMI, not MQTT: the retained spec topics
+ * (`edgetwin/v1/nodes/{node}/devices/{ns}/{name}`) that versions before DMI published are cleared
+ * wherever they are found on this node, so device endpoints no longer sit on the broker.
  *
  * Back-pressure is the connection's: a request counts as in flight from its arrival until its
  * answer is published (commit included), is acknowledged to the broker only then, and the
@@ -16,10 +18,8 @@ import {
   newEventId,
   parseHwRequestTopic,
   specTopics,
-  deviceId,
   type ResolvedDevice,
 } from '@edgetwin/sdk';
-import { type MapperSpecMessage } from '@edgetwin/sdk/mapper';
 import { type MqttConnection } from '@edgetwin/sdk/mqtt';
 import { systemClock, type Clock } from '@edgetwin/sdk/util';
 import type { TwinService } from '../engine/twin-service.js';
@@ -126,7 +126,7 @@ export class TwinMqttHandler {
     ];
   }
 
-  /** Subscribes, then publishes the specs, data and state of every device (retained) and pending deltas. */
+  /** Subscribes, then publishes the data and state of every device (retained) and pending deltas. */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
@@ -148,14 +148,12 @@ export class TwinMqttHandler {
   }
 
   /**
-   * Specs, data values and states (retained) and pending deltas of every device: at start, and
-   * after every reconnect, because a broker restarted without persistence has lost its retained
-   * messages and a mapper (re)starting then would find no spec.
+   * Data values and states (retained) and pending deltas of every device: at start, and after
+   * every reconnect, because a broker restarted without persistence has lost its retained messages.
    */
   private publishEverything(): void {
     const now = this.clock.now();
     for (const dev of this.twin.listDevices()) {
-      this.publishSpec(dev);
       const snap = this.twin.getTwin(dev.id);
       if (!snap) continue;
       this.data.publishAll(dev, snap);
@@ -166,7 +164,7 @@ export class TwinMqttHandler {
 
   private readonly onReconnect = (): void => {
     if (!this.running) return;
-    this.log.info({ devices: this.twin.listDevices().length }, 'broker reconnected: publishing specs and states again');
+    this.log.info({ devices: this.twin.listDevices().length }, 'broker reconnected: publishing values and states again');
     this.publishEverything();
   };
 
@@ -203,8 +201,8 @@ export class TwinMqttHandler {
     }
     const spec = specTopics.parse(topic);
     if (spec) {
-      // A retained spec of a device this node no longer has (removed while we were down): clear it.
-      if (payload.length > 0 && spec.node === this.nodeName && !this.twin.getDevice(deviceId(spec.device))) {
+      // A retained spec left by a version before DMI: clear it (it names the device's endpoint).
+      if (payload.length > 0 && spec.node === this.nodeName) {
         this.pub.publish(topic, '', { retain: true });
       }
       done();
@@ -262,10 +260,8 @@ export class TwinMqttHandler {
     const now = this.clock.now();
     const added = c.added.map((id) => this.twin.getDevice(id)).filter((d): d is ResolvedDevice => d !== undefined);
     const updated = c.updated.map((id) => this.twin.getDevice(id)).filter((d): d is ResolvedDevice => d !== undefined);
-    for (const d of [...added, ...updated]) this.publishSpec(d);
     for (const id of c.removed) {
       const ref = { namespace: id.slice(0, id.indexOf('/')), name: id.slice(id.indexOf('/') + 1) };
-      this.pub.publish(specTopics.device(this.nodeName, ref), '', { retain: true });
       this.pub.publish(this.data.topics.state(ref), '', { retain: true });
     }
     this.pub.publish(hwTopics.membershipUpdated(this.nodeName), {
@@ -280,9 +276,4 @@ export class TwinMqttHandler {
       if (snap) this.data.publishState(d, snap);
     }
   };
-
-  private publishSpec(dev: ResolvedDevice): void {
-    const msg: MapperSpecMessage = { device: dev.device, model: dev.model };
-    this.pub.publish(specTopics.device(this.nodeName, dev), msg, { retain: true });
-  }
 }

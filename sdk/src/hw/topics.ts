@@ -86,8 +86,9 @@ export function dataTopics(base = 'devices') {
 }
 
 /**
- * Specs for mappers: edgecore publishes, retained, one message per device of a node with the
- * Device and its resolved DeviceModel; an empty retained message removes it.
+ * The retained spec topics of EdgeTwin versions before DMI (one message per device of a node with
+ * the Device and its DeviceModel). Mappers get their specs over DMI now and edgecore publishes none;
+ * it clears any it finds for its node, and only edgecore may use these topics.
  */
 export const specTopics = {
   device: (node: string, d: DeviceRef) => `edgetwin/v1/nodes/${node}/devices/${deviceId(d)}`,

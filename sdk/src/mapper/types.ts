@@ -140,7 +140,7 @@ export function defineMapper<PS extends TSchema, VS extends TSchema>(
   return def;
 }
 
-/** What edgecore publishes (retained) on `specTopics.device(node, device)`. */
+/** A device and its DeviceModel, as a mapper gets them from edgecore (over DMI). */
 export interface MapperSpecMessage {
   device: Device;
   model: DeviceModel;

@@ -150,10 +150,7 @@ export class BrokerAccess {
     aedes.authorizeForward = (client, packet) => {
       const policy = this.clients.get(client);
       if (!policy) return null;
-      const decision = policy.forward(packet.topic, packet.payload.length === 0);
-      if (decision === 'deliver') return packet;
-      if (decision === 'drop') return null;
-      return { ...packet, payload: Buffer.alloc(0) };
+      return policy.forward(packet.topic) === 'deliver' ? packet : null;
     };
   }
 }

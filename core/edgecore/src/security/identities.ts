@@ -5,13 +5,13 @@
  * with `edgetwin users add`.
  *
  * Roles:
- * - `edgecore`: everything (it serves the twin protocol and publishes specs and desired values).
+ * - `edgecore`: everything (it serves the twin protocol and publishes desired values).
  * - `mapper` (one `protocol`): `$hw` reports for this node's devices of that protocol only.
  * - `app`: reads the data and `$hw` topics of the devices its `read` patterns match, sets desired
  *   values (`.../set`) of those its `set` patterns match. A pattern is `namespace/name` with `*`
  *   wildcards: `default/*`, `*\/thermostat-*`, `*\/*`.
  * - `admin`: reads everything and sets every desired value; still cannot publish what only
- *   edgecore may (specs, deltas, data values, results).
+ *   edgecore may (deltas, data values, results).
  */
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';

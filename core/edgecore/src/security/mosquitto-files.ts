@@ -5,7 +5,7 @@
  * a mapper's and an app's entries are written per device: regenerate the files when devices
  * change and send Mosquitto SIGHUP (it rereads both). Expired identities are left out.
  */
-import { hwTopics, specTopics, parseDeviceId, PAIRING_OUTPUTS } from '@edgetwin/sdk';
+import { hwTopics, PAIRING_OUTPUTS } from '@edgetwin/sdk';
 import { isExpired, type Identity } from './identities.js';
 import { devicePatterns, HW_ANSWER_TAILS, HW_REQUEST_TAILS } from './topic-kinds.js';
 
@@ -70,7 +70,6 @@ function aclFor(u: Identity, input: MosquittoPolicyInput): string[] {
       const own = input.devices.filter((d) => d.protocol !== undefined && d.protocol === u.protocol);
       return [
         ...own.flatMap((d) => [
-          `topic read ${specTopics.device(node, parseDeviceId(d.id))}`,
           ...HW_REQUEST_TAILS.map((t) => `topic write ${hwDevice(d.id, t)}`),
           ...HW_ANSWER_TAILS.map((t) => `topic read ${hwDevice(d.id, t)}`),
         ]),

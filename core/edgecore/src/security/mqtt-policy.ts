@@ -3,9 +3,10 @@
  * broker asks this for every PUBLISH and every delivery; `mosquitto-files.ts` writes the same
  * policy as a Mosquitto `acl_file`). Pure: the devices come from a lookup edgecore provides.
  *
- * The point: only edgecore publishes what changes a mapper's devices (the retained specs, the
- * deltas that carry desired values) and what apps trust (data values, states, results); a mapper
- * reports only for its own protocol's devices on this node and hears only about them.
+ * The point: only edgecore publishes what changes a mapper's devices (the deltas that carry desired
+ * values; the specs travel over DMI, and the spec topics of versions before DMI are edgecore's
+ * alone) and what apps trust (data values, states, results); a mapper reports only for its own
+ * protocol's devices on this node and hears only about them.
  */
 import type { Identity } from './identities.js';
 import { classifyTopic, devicePatterns, type TopicKind } from './topic-kinds.js';
@@ -17,8 +18,8 @@ export interface PolicyContext {
   protocolOf(device: string): string | undefined;
 }
 
-/** What a delivery check decides: deliver, drop, or deliver with an empty payload (a removal). */
-export type ForwardDecision = 'deliver' | 'drop' | 'empty';
+/** What a delivery check decides. */
+export type ForwardDecision = 'deliver' | 'drop';
 
 export class MqttPolicy {
   private readonly canRead: (device: string) => boolean;
@@ -74,15 +75,13 @@ export class MqttPolicy {
   }
 
   /** Should a message on `topic` with `payload` reach this identity? */
-  forward(topic: string, payloadEmpty: boolean): ForwardDecision {
+  forward(topic: string): ForwardDecision {
     const { role } = this.identity;
     if (role === 'edgecore') return 'deliver';
     const t = this.kind(topic);
     switch (t.kind) {
       case 'spec':
-        if (role !== 'mapper' || t.node !== this.ctx.nodeName) return 'drop';
-        // Another protocol's device: the mapper learns only that it is not its own (any more).
-        return this.ownsDevice(t.device) || payloadEmpty ? 'deliver' : 'empty';
+        return 'drop'; // mappers get their specs over DMI; a spec topic is only ever a stale one edgecore clears
       case 'hw-device':
         return (role === 'mapper' ? this.ownsDevice(t.device) : this.canRead(t.device)) ? 'deliver' : 'drop';
       case 'hw-node':
