@@ -164,7 +164,10 @@ export class TwinMqttHandler {
 
   private readonly onReconnect = (): void => {
     if (!this.running) return;
-    this.log.info({ devices: this.twin.listDevices().length }, 'broker reconnected: publishing values and states again');
+    this.log.info(
+      { devices: this.twin.listDevices().length },
+      'broker reconnected: publishing values and states again',
+    );
     this.publishEverything();
   };
 
