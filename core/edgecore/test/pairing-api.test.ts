@@ -70,6 +70,19 @@ describe('pairing over the HTTP API', () => {
     expect(String(ble.json.detail)).toMatch(/seconds must be <= 120/);
   });
 
+  it('the OpenAPI document lists the pairing routes with their bounds and errors', async () => {
+    const doc = (await call('GET', '/openapi.json', node.tokens.read)).json as {
+      paths: Record<string, Record<string, { description?: string; requestBody?: unknown; responses: object }>>;
+    };
+    const permit = doc.paths['/api/v1/pairing/zigbee/permit-join'];
+    expect(Object.keys(permit ?? {}).sort()).toEqual(['delete', 'post']);
+    expect(permit?.post?.description).toMatch(/admin scope.*503 ET_UNAVAILABLE/);
+    expect(JSON.stringify(permit?.post?.requestBody)).toContain('"maximum":254');
+    expect(Object.keys(permit?.post?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '503', '504']));
+    expect(JSON.stringify(doc.paths['/api/v1/pairing/bluetooth/scan']?.post?.requestBody)).toContain('"maximum":120');
+    expect(doc.paths['/api/v1/pairing/events']?.get).toBeDefined();
+  });
+
   it('starting a pairing needs the admin scope; a read token reads the events', async () => {
     for (const token of [node.tokens.read, node.tokens.write]) {
       const r = await call('POST', '/pairing/zigbee/permit-join', token, { seconds: 10 });
