@@ -8,7 +8,8 @@
  * in, so HTTP comes later than MQTT). Each run waits for that before stopping edgecore, so a
  * `--cpu-prof` profile covers the whole start (a process stopped before its signal handlers are
  * installed writes none). Repeated `--runs` times (fresh data directory each time) and printed with
- * the load average.
+ * the load average, and edgecore's RSS 2 s after HTTP is ready (after its start-up GC: the memory a
+ * start leaves behind, which start-up speed must not be bought with).
  *
  *   npm run bench:startup -- [--runs 3] [--devices 1000] [--props 10] [--node-flags="--cpu-prof --cpu-prof-dir=prof"]
  *                           [--compare-bin OTHER/core/bin/edgetwin.js]
@@ -16,7 +17,7 @@
  * (`--node-flags` takes its value after `=`: a separate value starting with `--` is refused.)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +49,7 @@ interface RunResult {
   last: number;
   all: number;
   http: number;
+  rssMiB: number;
   errorAnswers: number;
 }
 
@@ -124,7 +126,11 @@ async function oneRun(brokerUrl: string, dir: string, bin: string): Promise<RunR
     }
     const all = Math.max(...firstAnswer.values()) - t0;
     const http = await httpReady(httpPort, t0);
-    return { last, all, http, errorAnswers };
+    // edgecore collects its start-up garbage once the start-up publishes are acknowledged
+    // (settleHeap); its RSS a second after that is the memory a start leaves behind.
+    await new Promise((r) => setTimeout(r, 2000));
+    const rssMiB = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${edgecore.pid}/status`, 'utf8'))?.[1]) / 1024;
+    return { last, all, http, rssMiB, errorAnswers };
   } finally {
     edgecore.kill('SIGTERM');
     await new Promise((r) => edgecore.once('exit', r));
@@ -148,7 +154,7 @@ try {
       const r = await oneRun(mosquitto.url, dir, bin);
       lasts[b]!.push(r.last);
       console.log(
-        `  run ${i + 1}${bins.length > 1 ? ` (${bin})` : ''}: process start -> last device's first twin/get answer ${Math.round(r.last)} ms; every device answered by ${Math.round(r.all)} ms; HTTP /readyz 200 at ${Math.round(r.http)} ms; ${r.errorAnswers} earlier error answers (devices not loaded yet) not counted (load average ${load})`,
+        `  run ${i + 1}${bins.length > 1 ? ` (${bin})` : ''}: process start -> last device's first twin/get answer ${Math.round(r.last)} ms; every device answered by ${Math.round(r.all)} ms; HTTP /readyz 200 at ${Math.round(r.http)} ms; RSS 2 s later ${r.rssMiB.toFixed(1)} MiB; ${r.errorAnswers} earlier error answers (devices not loaded yet) not counted (load average ${load})`,
       );
     }
   }
