@@ -6,7 +6,7 @@ export {
   type PersistedTwin,
   type PersistedMeta,
 } from './store/twin-store.js';
-export { TwinService, type TwinServiceOptions, type ChangeOptions } from './engine/twin-service.js';
+export { TwinService, MAX_ADHOC_TWINS, type TwinServiceOptions, type ChangeOptions } from './engine/twin-service.js';
 export { MetricsRegistry, Counter, Gauge, Histogram, DEFAULT_BUCKETS, type Labels } from './metrics.js';
 export { TwinMqttHandler, type TwinMqttHandlerOptions } from './mqtt/twin-mqtt-handler.js';
 export { createHttpApi, API_PREFIX } from './http/lazy-api.js';

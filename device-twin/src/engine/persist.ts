@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { errorMessage, indexModels, resolveDevice, type DeviceModel, type ResolvedDevice } from '@edgetwin/sdk';
 import type { TwinStore } from '../store/twin-store.js';
 import type { CommitBatch } from './commit-batch.js';
-import { newRecord, type TwinRecord } from './twin-record.js';
+import { newRecord, setDevice, type TwinRecord } from './twin-record.js';
 
 /** Everything persisted, devices resolved again against the stored models. */
 export function loadRecords(
@@ -24,6 +24,7 @@ export function loadRecords(
     const r = newRecord(resolved);
     const t = state.twins.get(r.id);
     if (t) {
+      if (t.adhoc.size > 0) setDevice(r, resolved, t.adhoc);
       Object.assign(r, t.meta);
       for (const [k, v] of t.desired) if (r.props.has(k)) r.desired.set(k, v);
       for (const [k, v] of t.reported) if (r.props.has(k)) r.reported.set(k, v);
@@ -51,6 +52,7 @@ export function persistRecord(store: TwinStore, r: TwinRecord): void {
   for (const [k, e] of r.desired) store.putDesired(r.id, k, e);
   for (const [k, e] of r.reported) store.putReported(r.id, k, e);
   for (const [k, v] of r.specDesired) store.putSpecDesired(r.id, k, v);
+  for (const [k, type] of r.adhoc) store.putAdhoc(r.id, k, type);
 }
 
 /** Writes the current value of every dirty key (several changes to one key cost one write). */

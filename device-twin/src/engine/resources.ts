@@ -6,7 +6,7 @@
  */
 import { coerceValue, checkRange, type ResolvedDevice, type TwinValue } from '@edgetwin/sdk';
 import type { DesiredEntry, ReportedEntry } from '../types.js';
-import { cloneRecord, newRecord, type TwinRecord } from './twin-record.js';
+import { cloneRecord, newRecord, setDevice, type TwinRecord } from './twin-record.js';
 import { initialWrite } from './write-status.js';
 
 export interface ResourceDiff {
@@ -48,15 +48,14 @@ export function diffResources(
     }
     const r = old ? cloneRecord(old) : newRecord(d);
     if (old) {
-      r.device = d;
-      r.props = new Map(d.properties.map((p) => [p.name, p]));
+      setDevice(r, d); // keeps the ad hoc twins the new model does not define
       for (const [name, e] of old.desired) {
-        const kept = retype<DesiredEntry>(d, name, e);
+        const kept = retype<DesiredEntry>(r.device, name, e);
         if (kept) r.desired.set(name, kept);
         else r.desired.delete(name);
       }
       for (const [name, e] of old.reported) {
-        const kept = retype<ReportedEntry>(d, name, e);
+        const kept = retype<ReportedEntry>(r.device, name, e);
         if (kept) r.reported.set(name, kept);
         else r.reported.delete(name);
       }

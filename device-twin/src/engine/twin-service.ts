@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { EdgeTwinError, errorMessage, type DeviceModel, type ResolvedDevice } from '@edgetwin/sdk';
+import { EdgeTwinError, errorMessage, type DeviceModel, type PropertyType, type ResolvedDevice } from '@edgetwin/sdk';
 import { systemClock, type Clock } from '@edgetwin/sdk/util';
 import { MetricsRegistry } from '../metrics.js';
 import { TwinMetrics } from './twin-metrics.js';
@@ -34,7 +34,7 @@ import {
   planReport,
 } from './mutations.js';
 import { diffResources } from './resources.js';
-import { snapshotOf, type TwinRecord } from './twin-record.js';
+import { setDevice, snapshotOf, type TwinRecord } from './twin-record.js';
 import { loadRecords, persistRecord, writeBatch } from './persist.js';
 
 export interface TwinServiceOptions {
@@ -149,6 +149,47 @@ export class TwinService extends EventEmitter<TwinServiceEvents> {
       });
     }
     return change;
+  }
+
+  /**
+   * Adds twins for keys the device's model does not have, as KubeEdge's edgecore does for a `$hw`
+   * twin/update that names them (each with its `metadata.type`). They are stored at once and kept
+   * across restarts and spec changes; a model that later defines the name takes it over. Names the
+   * device already has are left alone. At most `MAX_ADHOC_TWINS` per device.
+   */
+  addTwins(id: string, twins: ReadonlyMap<string, PropertyType>): string[] {
+    const r = this.require(id);
+    const added = [...twins].filter(([name]) => !r.props.has(name));
+    if (added.length === 0) return [];
+    if (r.adhoc.size + added.length > MAX_ADHOC_TWINS) {
+      throw new EdgeTwinError(
+        'ET_TOO_LARGE',
+        `device ${id} would have more than ${MAX_ADHOC_TWINS} twins its model does not define (it has ${r.adhoc.size}); add the properties to its DeviceModel instead`,
+        { details: { device: id, limit: MAX_ADHOC_TWINS, adhoc: r.adhoc.size, adding: added.map(([n]) => n) } },
+      );
+    }
+    this.flushNow(); // what is pending was checked against the properties as they were
+    const adhoc = new Map([...r.adhoc, ...added]);
+    try {
+      this.store.transaction(() => {
+        for (const [name, type] of added) this.store.putAdhoc(id, name, type);
+      });
+    } catch (err) {
+      throw new EdgeTwinError('ET_UNAVAILABLE', `could not store the new twins: ${errorMessage(err)}`, { cause: err });
+    }
+    // r.device carries the ad hoc twins so far; setDevice appends them all again to the model's own.
+    const own = { ...r.device, properties: r.device.properties.filter((p) => !r.adhoc.has(p.name)) };
+    setDevice(r, own, adhoc);
+    this.log.info(
+      { device: id, twins: added.map(([n, t]) => `${n} (${t})`) },
+      'twins added for keys the model does not have',
+    );
+    return added.map(([n]) => n);
+  }
+
+  /** The device's property (model or ad hoc twin) of this name. */
+  hasProperty(id: string, name: string): boolean {
+    return this.records.get(id)?.props.has(name) ?? false;
   }
 
   listDevices(): ResolvedDevice[] {
@@ -366,6 +407,9 @@ export class TwinService extends EventEmitter<TwinServiceEvents> {
     }
   }
 }
+
+/** Twins a device may have beyond its model's properties (bounded: each is stored and served). */
+export const MAX_ADHOC_TWINS = 64;
 
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));

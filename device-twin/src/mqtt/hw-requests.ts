@@ -4,6 +4,9 @@
  */
 import {
   EdgeTwinError,
+  coerceValue,
+  errorMessage,
+  excerpt,
   VALUE_LIMITS,
   checkPayloadSize,
   decodeBase,
@@ -15,6 +18,8 @@ import {
   hwTopics,
   type DeviceRef,
   type HwRequest,
+  type HwTwinUpdate,
+  type PropertyType,
   type ResolvedDevice,
 } from '@edgetwin/sdk';
 import type { Logger } from 'pino';
@@ -82,7 +87,12 @@ export class HwRequests {
 
   private async twinUpdate(ref: DeviceRef, topic: string, payload: Buffer, resultTopic: string): Promise<void> {
     const msg = decodeTwinUpdate(payload, topic);
-    const dev = this.device(ref);
+    let dev = this.device(ref);
+    const adhoc = newTwins(msg.twin, (name) => this.twin.hasProperty(dev.id, name));
+    if (adhoc.size > 0) {
+      this.twin.addTwins(dev.id, adhoc);
+      dev = this.device(ref);
+    }
     const desired: Record<string, unknown> = {};
     const reported: Record<string, ReportInput> = {};
     const outcomes: Record<string, WriteOutcomeInput> = {};
@@ -153,4 +163,48 @@ function missingValue(name: string, side: string): EdgeTwinError {
   return new EdgeTwinError('ET_SCHEMA', `twin ${name}: ${side} has no "value"; send {"${side}":{"value":"..."}}`, {
     details: { path: `/twin/${name}/${side}/value` },
   });
+}
+
+/** Names a twin key may have (as a DeviceModel property name). */
+const TWIN_KEY = /^[a-zA-Z0-9-_.,:/@#]{1,128}$/;
+
+/**
+ * Keys of a twin/update the device does not have, with the type KubeEdge gives them: its
+ * `metadata.type` (string when absent). KubeEdge's edgecore adds such a twin; so does edgecore here,
+ * after checking that every value it carries fits that type, so a bad value adds nothing. A key
+ * sent as null (delete) or as "deleted" is not added: deleting what does not exist stays an error.
+ */
+function newTwins(twins: HwTwinUpdate['twin'], has: (name: string) => boolean): Map<string, PropertyType> {
+  const out = new Map<string, PropertyType>();
+  for (const [name, t] of Object.entries(twins)) {
+    if (t === null || has(name)) continue;
+    const wire = t.metadata?.type ?? 'string';
+    if (wire === 'deleted') continue;
+    if (!TWIN_KEY.test(name)) {
+      throw new EdgeTwinError('ET_BAD_VALUE', `twin key ${excerpt(name)} must match ${TWIN_KEY.source}`, {
+        details: { path: `/twin/${excerpt(name, 128)}` },
+      });
+    }
+    const type: PropertyType =
+      wire === 'int' || wire === 'integer'
+        ? 'INT'
+        : wire === 'float'
+          ? 'DOUBLE'
+          : wire === 'boolean'
+            ? 'BOOLEAN'
+            : 'STRING';
+    for (const side of ['expected', 'actual'] as const) {
+      const v = t[side]?.value;
+      if (v === undefined) continue;
+      try {
+        coerceValue(type, v);
+      } catch (err) {
+        throw new EdgeTwinError('ET_BAD_VALUE', `twin ${name}: ${side} value: ${errorMessage(err)}`, {
+          details: { path: `/twin/${name}/${side}/value`, type: wire },
+        });
+      }
+    }
+    out.set(name, type);
+  }
+  return out;
 }

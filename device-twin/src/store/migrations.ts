@@ -28,4 +28,14 @@ CREATE TABLE IF NOT EXISTS twin_spec (id TEXT NOT NULL, prop TEXT NOT NULL, valu
       db.exec('ALTER TABLE twin_desired ADD COLUMN write TEXT');
     },
   },
+  {
+    version: 3,
+    description:
+      'twins a `$hw` twin/update added for keys the model does not have (KubeEdge adds them), with their type',
+    up(db) {
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS twin_adhoc (id TEXT NOT NULL, prop TEXT NOT NULL, type TEXT NOT NULL, PRIMARY KEY (id, prop))',
+      );
+    },
+  },
 ];

@@ -1,13 +1,21 @@
 /**
  * The twin's SQLite store (better-sqlite3, WAL, synchronous=NORMAL): resources (models and
  * devices as applied), per-device twin metadata, desired and reported entries, and the last
- * applied spec desired value of each property. Writes happen inside `transaction()`; TwinService
+ * applied spec desired value of each property, and the twins a `$hw` twin/update added for keys the
+ * model does not have. Writes happen inside `transaction()`; TwinService
  * groups many updates into one transaction. The schema is in ./migrations.ts.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EdgeTwinError, type Device, type DeviceModel, type TwinValue, type WriteState } from '@edgetwin/sdk';
+import {
+  EdgeTwinError,
+  type Device,
+  type DeviceModel,
+  type PropertyType,
+  type TwinValue,
+  type WriteState,
+} from '@edgetwin/sdk';
 import type { DesiredEntry, DesiredSource, DeviceState, ReportedEntry } from '../types.js';
 import { migrateSchema } from '../sqlite/migrate.js';
 import { TWIN_MIGRATIONS } from './migrations.js';
@@ -26,6 +34,8 @@ export interface PersistedTwin {
   desired: Map<string, DesiredEntry>;
   reported: Map<string, ReportedEntry>;
   specDesired: Map<string, TwinValue>;
+  /** Twins added by a `$hw` twin/update for keys the model does not have, with their type. */
+  adhoc: Map<string, PropertyType>;
 }
 
 export interface PersistedState {
@@ -46,6 +56,8 @@ export interface TwinStore {
   putReported(id: string, property: string, entry: ReportedEntry): void;
   deleteReported(id: string, property: string): void;
   putSpecDesired(id: string, property: string, value: TwinValue | undefined): void;
+  /** Records a twin added for a key the model does not have. */
+  putAdhoc(id: string, property: string, type: PropertyType): void;
   /** Removes a device's twin rows (metadata, desired, reported, spec desired). */
   deleteTwin(id: string): void;
   close(): void;
@@ -126,11 +138,13 @@ export function openTwinStore(opts: { file: string }): TwinStore {
       'INSERT INTO twin_spec (id, prop, value) VALUES (?, ?, ?) ON CONFLICT (id, prop) DO UPDATE SET value = excluded.value',
     ),
     delSpec: db.prepare('DELETE FROM twin_spec WHERE id = ? AND prop = ?'),
+    putAdhoc: db.prepare('INSERT OR REPLACE INTO twin_adhoc (id, prop, type) VALUES (?, ?, ?)'),
     delTwin: [
       db.prepare('DELETE FROM twin_meta WHERE id = ?'),
       db.prepare('DELETE FROM twin_desired WHERE id = ?'),
       db.prepare('DELETE FROM twin_reported WHERE id = ?'),
       db.prepare('DELETE FROM twin_spec WHERE id = ?'),
+      db.prepare('DELETE FROM twin_adhoc WHERE id = ?'),
     ],
   };
 
@@ -156,6 +170,7 @@ export function openTwinStore(opts: { file: string }): TwinStore {
             desired: new Map(),
             reported: new Map(),
             specDesired: new Map(),
+            adhoc: new Map(),
           };
           twins.set(id, t);
         }
@@ -188,6 +203,9 @@ export function openTwinStore(opts: { file: string }): TwinStore {
       }
       for (const r of db.prepare('SELECT * FROM twin_spec').all() as SpecRow[]) {
         twin(r.id).specDesired.set(r.prop, JSON.parse(r.value) as TwinValue);
+      }
+      for (const r of db.prepare('SELECT * FROM twin_adhoc').all() as { id: string; prop: string; type: string }[]) {
+        twin(r.id).adhoc.set(r.prop, r.type as PropertyType);
       }
       return { models, devices, twins };
     },
@@ -227,6 +245,9 @@ export function openTwinStore(opts: { file: string }): TwinStore {
     putSpecDesired(id, prop, value) {
       if (value === undefined) s.delSpec.run(id, prop);
       else s.putSpec.run(id, prop, JSON.stringify(value));
+    },
+    putAdhoc(id, prop, type) {
+      s.putAdhoc.run(id, prop, type);
     },
     deleteTwin(id) {
       for (const st of s.delTwin) st.run(id);

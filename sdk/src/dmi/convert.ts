@@ -31,36 +31,41 @@ function pushMethodOf(p: Record<string, unknown> | undefined): Record<string, un
 
 export function toPbDevice(d: ResolvedDevice, desired: Record<string, DesiredForDmi>): PbDevice {
   const specProps = new Map(d.device.spec.properties.map((p) => [p.name, p]));
+  // Only the model's properties: a twin added for another key (KubeEdge's `$hw` twin/update adds
+  // one) has no visitor and means nothing to a mapper.
+  const modelProps = new Set(d.model.spec.properties.map((p) => p.name));
   return {
     name: d.name,
     namespace: d.namespace,
     spec: {
       deviceModelReference: d.device.spec.deviceModelRef.name,
       protocol: { protocolName: d.protocolName ?? '', configData: { data: toAnyMap(d.protocolConfig) } },
-      properties: d.properties.map((p) => {
-        const spec = specProps.get(p.name);
-        const prop: PbDeviceProperty = {
-          name: p.name,
-          visitors: {
-            protocolName: spec?.visitors?.protocolName ?? p.model.visitors?.protocolName ?? d.protocolName ?? '',
-            configData: { data: toAnyMap(p.visitorConfig) },
-          },
-          reportCycle: p.reportCycle,
-          collectCycle: p.collectCycle,
-          reportToCloud: spec?.reportToCloud ?? false,
-        };
-        const want = desired[p.name];
-        if (want) {
-          const metadata: Record<string, string> = { timestamp: String(want.updatedAt) };
-          if (want.version !== undefined) metadata.version = String(want.version);
-          const status = want.write?.status;
-          if (status === 'applied' || status === 'failed') metadata.status = status;
-          prop.desired = { value: formatValue(want.value), metadata };
-        }
-        const push = pushMethodOf(spec?.pushMethod);
-        if (push) prop.pushMethod = push;
-        return prop;
-      }),
+      properties: d.properties
+        .filter((p) => modelProps.has(p.name))
+        .map((p) => {
+          const spec = specProps.get(p.name);
+          const prop: PbDeviceProperty = {
+            name: p.name,
+            visitors: {
+              protocolName: spec?.visitors?.protocolName ?? p.model.visitors?.protocolName ?? d.protocolName ?? '',
+              configData: { data: toAnyMap(p.visitorConfig) },
+            },
+            reportCycle: p.reportCycle,
+            collectCycle: p.collectCycle,
+            reportToCloud: spec?.reportToCloud ?? false,
+          };
+          const want = desired[p.name];
+          if (want) {
+            const metadata: Record<string, string> = { timestamp: String(want.updatedAt) };
+            if (want.version !== undefined) metadata.version = String(want.version);
+            const status = want.write?.status;
+            if (status === 'applied' || status === 'failed') metadata.status = status;
+            prop.desired = { value: formatValue(want.value), metadata };
+          }
+          const push = pushMethodOf(spec?.pushMethod);
+          if (push) prop.pushMethod = push;
+          return prop;
+        }),
       methods: (d.device.spec.methods ?? []).map((m) => ({
         name: m.name,
         description: m.description ?? '',
