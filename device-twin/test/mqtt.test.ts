@@ -268,7 +268,9 @@ describe.skipIf(skip)('MQTT twin protocol against Mosquitto, driven by mosquitto
       // twin/get lists it beside the model's properties
       await mosquittoPub(broker.port, `${hw}/t2/twin/get`, JSON.stringify({ event_id: 'get-adhoc' }));
       const got = await sub.waitFor(`${hw}/t2/twin/get/result`, (x) => x.json().event_id === 'get-adhoc', from);
-      expect(Object.keys(got.json().twin)).toEqual(expect.arrayContaining(['humidity', 'note', 'setpoint']));
+      expect(Object.keys(got.json().twin as Record<string, unknown>)).toEqual(
+        expect.arrayContaining(['humidity', 'note', 'setpoint']),
+      );
       // a value that does not fit the type adds nothing; deleting a key nobody has is an error
       await update('add-bad', { pressure: { actual: { value: 'high' }, metadata: { type: 'int' } } });
       const bad = await sub.waitFor(`${hw}/t2/twin/update/result`, (x) => x.json().event_id === 'add-bad', from);
