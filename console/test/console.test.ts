@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { freePort, missingPeer, waitFor } from '@edgetwin/sdk/testing';
-import { CHROMIUM, launchChromium, screenshot, type TestBrowser } from './browser.js';
+import { CHROMIUM, launchChromium, screenshot, type TestBrowser } from './helpers/browser.js';
 
 const run = promisify(execFile);
 const START = resolve(import.meta.dirname, '../../examples/dist/quickstart/start.js');

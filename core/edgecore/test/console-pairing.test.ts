@@ -1,7 +1,7 @@
 /**
  * The console's Pairing page in a real browser (Debian's chromium through playwright-core) against
  * a real edgecore with its zigbee and bluetooth mappers, the ZNP coordinator emulator and the BLE
- * mapper's simulated peripherals (core/edgecore/test/helpers/pairing-node.ts): clicking Permit join
+ * mapper's simulated peripherals (helpers/pairing-node.ts): clicking Permit join
  * lets the undeclared plug join, and it appears interviewed with its model; clicking Scan shows the
  * unconfigured thermometer's advertisement; a read-only token sees the API's 403; it fits a phone.
  * Screenshots: .ci-out/screenshots.
@@ -9,13 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { missingPeer, waitFor } from '@edgetwin/sdk/testing';
-import {
-  BLE_THERMOMETER,
-  PLUG_IEEE,
-  startPairingNode,
-  type PairingNode,
-} from '../../core/edgecore/test/helpers/pairing-node.js';
-import { CHROMIUM, launchChromium, screenshot, type TestBrowser } from './browser.js';
+import { BLE_THERMOMETER, PLUG_IEEE, startPairingNode, type PairingNode } from './helpers/pairing-node.js';
+// The console's browser kit (edgecore depends on the console, never the other way round).
+import { CHROMIUM, launchChromium, screenshot, type TestBrowser } from '../../../console/test/helpers/browser.js';
 
 const skip = missingPeer(CHROMIUM);
 

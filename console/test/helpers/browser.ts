@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const screenshotDir = resolve(import.meta.dirname, '../../.ci-out/screenshots');
+export const screenshotDir = resolve(import.meta.dirname, '../../../.ci-out/screenshots');
 
 export interface TestBrowser {
   context: BrowserContext;
