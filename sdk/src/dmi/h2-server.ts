@@ -146,18 +146,26 @@ export class DmiGrpcServer<S extends DmiService> {
       return;
     }
     if (stream.closed || stream.destroyed) return; // the client gave up (deadline) or went away
-    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-    stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-    stream.end(body);
+    try {
+      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+      stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+      stream.end(body);
+    } catch {
+      // The session went away between the check and the answer: nobody is left to answer.
+    }
   }
 
   /** A trailers-only answer: the status in the response headers, no message. */
   private fail(stream: ServerHttp2Stream, method: string, code: Status, details: string): void {
     if (code === Status.UNKNOWN || code === Status.INTERNAL) this.opts.onError?.(method, code, details);
     if (stream.closed || stream.destroyed || stream.headersSent) return;
-    stream.respond(
-      { ...RESPONSE_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(details) },
-      { endStream: true },
-    );
+    try {
+      stream.respond(
+        { ...RESPONSE_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(details) },
+        { endStream: true },
+      );
+    } catch {
+      // As in reply(): the session is gone.
+    }
   }
 }

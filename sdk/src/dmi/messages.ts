@@ -1,6 +1,6 @@
 /**
- * DMI v1beta1 messages as @grpc/proto-loader gives and takes them (`keepCase`, `longs: Number`,
- * `defaults: true`): the subset of `proto/dmi-v1beta1.proto` that edgecore and EdgeTwin's mapper
+ * DMI v1beta1 messages as the sdk's codec (`DMI_CODEC`) and @grpc/proto-loader give and take them
+ * (`keepCase`, `longs: Number`, `defaults: true`): the subset of `proto/dmi-v1beta1.proto` that edgecore and EdgeTwin's mapper
  * runtime fill in or read. Field names are the proto's.
  */
 export interface AnyMessage {
