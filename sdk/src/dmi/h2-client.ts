@@ -14,6 +14,10 @@ import { GrpcError, Status, decodeGrpcMessage, encodeTimeout, frame, statusFromH
 
 /** Largest answer accepted (grpc-js's default receive limit is 4 MiB; a registration of a big node can exceed it). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** Streams open at once when the server names no limit (RFC 9113 suggests at least 100). */
+const DEFAULT_STREAM_LIMIT = 100;
+/** Streams open at once at most, whatever the server allows. */
+const MAX_STREAMS = 1000;
 
 export interface DmiClientOptions<S extends DmiService> {
   /** The server's unix socket path. */
@@ -30,6 +34,10 @@ export class DmiClient<S extends DmiService> {
   private sessionError: Error | undefined;
   private readonly listeners = new Set<() => void>();
   private closed = false;
+  /** Streams open now, calls waiting for one, and the server's limit (see `limit`). */
+  private active = 0;
+  private streamLimit = DEFAULT_STREAM_LIMIT;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly opts: DmiClientOptions<S>) {}
 
@@ -83,23 +91,7 @@ export class DmiClient<S extends DmiService> {
       );
     }
     return new Promise<Res>((resolve, reject) => {
-      const session = this.currentSession();
-      let stream: ClientHttp2Stream;
-      try {
-        stream = session.request(
-          {
-            ':method': 'POST',
-            ':path': `/${DMI_PACKAGE}.${this.opts.service}/${method}`,
-            'content-type': 'application/grpc',
-            te: 'trailers',
-            'grpc-timeout': encodeTimeout(timeoutMs),
-          },
-          { endStream: false },
-        );
-      } catch (err) {
-        reject(new GrpcError(Status.UNAVAILABLE, `${method}: ${this.unreachable(err)}`, { cause: err }));
-        return;
-      }
+      let stream: ClientHttp2Stream | undefined;
       let settled = false;
       const settle = (err: GrpcError | undefined, res?: Res) => {
         if (settled) return;
@@ -108,13 +100,71 @@ export class DmiClient<S extends DmiService> {
         if (err) reject(err);
         else resolve(res as Res);
       };
+      // The deadline counts from the call, time waiting for a stream included.
       const timer = setTimeout(() => {
         settle(new GrpcError(Status.DEADLINE_EXCEEDED, `${method}: no answer within the deadline of ${timeoutMs} ms`));
-        stream.close(http2.constants.NGHTTP2_CANCEL);
+        stream?.close(http2.constants.NGHTTP2_CANCEL);
       }, timeoutMs);
-      this.readAnswer(stream, method, types[1], settle);
-      stream.end(body);
+      void this.acquire().then(() => {
+        if (settled || this.closed) {
+          this.release();
+          settle(new GrpcError(Status.UNAVAILABLE, `${method}: the DMI client is closed`));
+          return;
+        }
+        try {
+          stream = this.currentSession().request(
+            {
+              ':method': 'POST',
+              ':path': `/${DMI_PACKAGE}.${this.opts.service}/${method}`,
+              'content-type': 'application/grpc',
+              te: 'trailers',
+              'grpc-timeout': encodeTimeout(timeoutMs),
+            },
+            { endStream: false },
+          );
+        } catch (err) {
+          this.release();
+          settle(new GrpcError(Status.UNAVAILABLE, `${method}: ${this.unreachable(err)}`, { cause: err }));
+          return;
+        }
+        stream.once('close', () => this.release());
+        this.readAnswer(stream, method, types[1], settle);
+        stream.end(body);
+      });
     });
+  }
+
+  /**
+   * Streams open at once: at most the server's SETTINGS_MAX_CONCURRENT_STREAMS (edgecore's DMI
+   * server sends 256), and one while a new session waits for them. A call beyond it waits here, in
+   * order, instead of being refused by the server (node's HTTP/2 client does not queue: a stream
+   * over the server's limit is reset with REFUSED_STREAM).
+   */
+  private limit(): number {
+    return Math.max(1, Math.min(this.streamLimit, MAX_STREAMS));
+  }
+
+  private acquire(): Promise<void> {
+    if (!this.closed) this.currentSession(); // a new session starts at one stream (see limit)
+    if (this.active < this.limit()) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.active++;
+        resolve();
+      }),
+    );
+  }
+
+  private release(): void {
+    this.active--;
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.waiting.length > 0 && this.active < this.limit()) this.waiting.shift()!();
   }
 
   /** Closes the session; calls in flight finish, later calls fail with UNAVAILABLE. */
@@ -216,9 +266,15 @@ export class DmiClient<S extends DmiService> {
     session.on('error', (err: Error) => {
       if (this.session === session) this.sessionError = err;
     });
+    session.on('remoteSettings', (settings: http2.Settings) => {
+      if (this.session !== session) return;
+      this.streamLimit = settings.maxConcurrentStreams ?? DEFAULT_STREAM_LIMIT;
+      this.drain();
+    });
     session.on('goaway', gone);
     session.on('close', gone);
     this.session = session;
+    this.streamLimit = 1; // one stream until the server's SETTINGS say how many it takes
     return session;
   }
 }

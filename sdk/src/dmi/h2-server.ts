@@ -27,6 +27,12 @@ export interface DmiGrpcServerOptions<S extends DmiService> {
   onError?: (method: string, code: Status, details: string) => void;
   /** How long `close()` lets calls in flight finish before dropping their sessions (default 2000 ms). */
   closeGraceMs?: number;
+  /**
+   * Calls one client may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, default 256).
+   * A client beyond it waits for an answer before opening another stream (grpc-js and grpc-go queue;
+   * so does the sdk's DmiClient), so a flood is held at the clients instead of piling up here.
+   */
+  maxConcurrentStreams?: number;
 }
 
 interface Route {
@@ -54,7 +60,7 @@ export class DmiGrpcServer<S extends DmiService> {
 
   /** Listens on a unix socket path (the caller removes a stale socket file first). */
   async listen(socketPath: string): Promise<void> {
-    const server = http2.createServer();
+    const server = http2.createServer({ settings: { maxConcurrentStreams: this.opts.maxConcurrentStreams ?? 256 } });
     server.on('session', (session) => {
       this.sessions.add(session);
       session.on('close', () => this.sessions.delete(session));

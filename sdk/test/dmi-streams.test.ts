@@ -1,0 +1,61 @@
+/**
+ * The sdk's DMI client keeps to the server's SETTINGS_MAX_CONCURRENT_STREAMS: calls beyond it wait
+ * for a free stream instead of being refused (node's HTTP/2 client would reset them with
+ * REFUSED_STREAM). The server here is node:http2 itself, answering slowly and counting how many
+ * calls it holds at once.
+ */
+import http2 from 'node:http2';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DmiClient } from '../src/dmi/h2-client.js';
+
+describe('DMI client and the server stream limit', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgetwin-dmi-streams-'));
+  const socket = join(dir, 's.sock');
+  let server: http2.Http2Server;
+  let open = 0;
+  let most = 0;
+  let served = 0;
+
+  beforeAll(async () => {
+    server = http2.createServer({ settings: { maxConcurrentStreams: 4 } });
+    server.on('stream', (stream) => {
+      stream.resume();
+      stream.on('end', () => {
+        open++;
+        most = Math.max(most, open);
+        setTimeout(() => {
+          open--;
+          served++;
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          stream.end(Buffer.from([0, 0, 0, 0, 0])); // one empty message: ReportDeviceStatusResponse {}
+        }, 10);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('50 calls at once against a limit of 4: all answered, never more than 4 open', async () => {
+    const client = new DmiClient({ socketPath: socket, service: 'DeviceManagerService' });
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) => client.call('ReportDeviceStatus', { deviceName: `d${i}` }, 20_000)),
+      );
+      const failed = results.filter((r) => r.status === 'rejected');
+      expect(failed, String((failed[0] as PromiseRejectedResult | undefined)?.reason)).toEqual([]);
+      expect(served).toBe(50);
+      expect(most).toBeLessThanOrEqual(4);
+      expect(most).toBeGreaterThan(1); // the limit, not one at a time
+    } finally {
+      client.close();
+    }
+  });
+});
