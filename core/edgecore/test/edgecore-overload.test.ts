@@ -19,39 +19,14 @@ import {
   type RunningPeer,
 } from '@edgetwin/sdk/testing';
 import { startEdgecore, tempDir, type EdgecoreProcess } from './helpers/edgecore-process.js';
+import { floodDevicesYaml } from './helpers/flood-devices.js';
 
 const skip = missingPeer('mosquitto', 'mosquitto_sub', 'mosquitto_pub');
 const DEVICES = 20;
 const PROPS = 5;
 const REPORTS_PER_DEVICE = 1000;
 
-function devicesYaml(): string {
-  const docs = [
-    [
-      'apiVersion: devices.kubeedge.io/v1beta1',
-      'kind: DeviceModel',
-      'metadata: { name: flood, namespace: default }',
-      'spec:',
-      '  protocol: flood',
-      '  properties:',
-      ...Array.from({ length: PROPS }, (_, p) => `    - { name: p${p}, type: INT, accessMode: ReadWrite }`),
-    ].join('\n'),
-  ];
-  for (let d = 0; d < DEVICES; d++) {
-    docs.push(
-      [
-        'apiVersion: devices.kubeedge.io/v1beta1',
-        'kind: Device',
-        `metadata: { name: dev-${d}, namespace: default }`,
-        'spec:',
-        '  deviceModelRef: { name: flood }',
-        '  nodeName: edge-1',
-        `  properties: [${Array.from({ length: PROPS }, (_, p) => `{ name: p${p} }`).join(', ')}]`,
-      ].join('\n'),
-    );
-  }
-  return docs.join('\n---\n') + '\n';
-}
+const devicesYaml = () => floodDevicesYaml({ devices: DEVICES, props: PROPS, prefix: 'dev' });
 
 /** Report i of a device sets property p{i % PROPS} to i: per property the values only grow. */
 function report(d: number, i: number): string {
