@@ -6,7 +6,6 @@ import {
   EdgeTwinError,
   coerceValue,
   errorMessage,
-  excerpt,
   VALUE_LIMITS,
   checkPayloadSize,
   decodeBase,
@@ -165,8 +164,8 @@ function missingValue(name: string, side: string): EdgeTwinError {
   });
 }
 
-/** Names a twin key may have (as a DeviceModel property name). */
-const TWIN_KEY = /^[a-zA-Z0-9-_.,:/@#]{1,128}$/;
+/** The property type KubeEdge gives a twin it adds: by its `metadata.type`, string when absent. */
+const ADHOC_TYPES: Record<string, PropertyType> = { int: 'INT', integer: 'INT', float: 'DOUBLE', boolean: 'BOOLEAN' };
 
 /**
  * Keys of a twin/update the device does not have, with the type KubeEdge gives them: its
@@ -180,19 +179,7 @@ function newTwins(twins: HwTwinUpdate['twin'], has: (name: string) => boolean): 
     if (t === null || has(name)) continue;
     const wire = t.metadata?.type ?? 'string';
     if (wire === 'deleted') continue;
-    if (!TWIN_KEY.test(name)) {
-      throw new EdgeTwinError('ET_BAD_VALUE', `twin key ${excerpt(name)} must match ${TWIN_KEY.source}`, {
-        details: { path: `/twin/${excerpt(name, 128)}` },
-      });
-    }
-    const type: PropertyType =
-      wire === 'int' || wire === 'integer'
-        ? 'INT'
-        : wire === 'float'
-          ? 'DOUBLE'
-          : wire === 'boolean'
-            ? 'BOOLEAN'
-            : 'STRING';
+    const type = ADHOC_TYPES[wire] ?? 'STRING'; // keys are checked by decodeTwinUpdate
     for (const side of ['expected', 'actual'] as const) {
       const v = t[side]?.value;
       if (v === undefined) continue;
