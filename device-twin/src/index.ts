@@ -10,6 +10,7 @@ export { TwinService, MAX_ADHOC_TWINS, type TwinServiceOptions, type ChangeOptio
 export { MetricsRegistry, Counter, Gauge, Histogram, DEFAULT_BUCKETS, type Labels } from './metrics.js';
 export { TwinMqttHandler, type TwinMqttHandlerOptions } from './mqtt/twin-mqtt-handler.js';
 export { createHttpApi, API_PREFIX } from './http/lazy-api.js';
+export { openEventStream } from './http/event-stream.js';
 export type { HttpApiOptions } from './http/api.js';
 export { type HttpScope, type HttpAccessOptions } from './http/access.js';
 export { twinEtag, parseIfMatch } from './http/etag.js';

@@ -3,6 +3,7 @@
  * `id` is the device's change sequence number; reconnecting with `Last-Event-ID` replays what was
  * missed, or starts with an `event: snapshot` when that is no longer in the journal.
  */
+import { openEventStream } from './event-stream.js';
 import type { FastifyInstance } from 'fastify';
 import type { TwinService } from '../engine/twin-service.js';
 import type { EventJournal, JournalEntry } from './event-journal.js';
@@ -41,14 +42,7 @@ export function eventRoutes(app: FastifyInstance, twin: TwinService, journal: Ev
       const raw = (Array.isArray(header) ? header[0] : header) ?? req.query.lastEventId;
       const n = raw === undefined ? NaN : Number(raw);
       const lastSeq = Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
+      const res = openEventStream(reply);
       let sent = lastSeq ?? -1;
       const send = (e: JournalEntry) => {
         if (e.event === 'change' && e.seq <= sent) return;

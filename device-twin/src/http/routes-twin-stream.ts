@@ -5,6 +5,7 @@
  * busy node costs a reader one message per interval, not one per report). Nothing is kept or
  * listened to while no one is connected.
  */
+import { openEventStream } from './event-stream.js';
 import type { FastifyInstance } from 'fastify';
 import type { TwinService } from '../engine/twin-service.js';
 import type { TwinChangeEvent } from '../types.js';
@@ -24,14 +25,7 @@ export function twinStreamRoutes(
     '/twins/events',
     { schema: { summary: 'Server-sent events of every twin: all at first, then the changed ones, coalesced' } },
     (_req, reply) => {
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
+      const res = openEventStream(reply);
       const send = (ids: Iterable<string>) => {
         const items = [];
         for (const id of ids) {

@@ -4,6 +4,7 @@
  * need a token with the `admin` scope: pairing lets a new radio device into the plant's network,
  * which is more than setting a desired value (`write`). Reading the events needs `read`.
  */
+import { openEventStream } from '@edgetwin/device-twin';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { BLE_SCAN_MAX_SECONDS, isEdgeTwinError } from '@edgetwin/sdk';
 import { PairingError, type PairingProtocol, type PairingService } from './pairing-service.js';
@@ -162,14 +163,7 @@ export function pairingRoutes(api: FastifyInstance, pairing: PairingService): vo
     },
     async (_req, reply) => {
       await pairing.listen().catch(() => undefined);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
+      const res = openEventStream(reply);
       res.write(`retry: 2000\n\nevent: state\ndata: ${JSON.stringify(pairing.snapshot())}\n\n`);
       const onEvent = (e: { type: string }) => {
         if (!res.writableNeedDrain) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
