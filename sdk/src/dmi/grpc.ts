@@ -39,14 +39,28 @@ export function loadDmi(): DmiRuntime {
   return loaded;
 }
 
-/** Calls a unary method of a grpc client as a promise, with a deadline. */
-export function unary<Res>(client: Grpc.Client, method: string, req: unknown, timeoutMs = 10_000): Promise<Res> {
+/**
+ * Calls a unary method of a grpc client as a promise, with a deadline; with a `token`, the call
+ * carries gRPC metadata `authorization: Bearer <token>` (DMI's per-mapper token).
+ */
+export function unary<Res>(
+  client: Grpc.Client,
+  method: string,
+  req: unknown,
+  timeoutMs = 10_000,
+  token?: string,
+): Promise<Res> {
+  const metadata = new (loadDmi().grpc.Metadata)();
+  if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
   return new Promise((resolve, reject) => {
     const fn = (client as unknown as Record<string, unknown>)[method] as (
       req: unknown,
+      metadata: Grpc.Metadata,
       opts: Grpc.CallOptions,
       cb: (err: Grpc.ServiceError | null, res: Res) => void,
     ) => void;
-    fn.call(client, req, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    fn.call(client, req, metadata, { deadline: Date.now() + timeoutMs }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    );
   });
 }

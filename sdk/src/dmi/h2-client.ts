@@ -6,10 +6,13 @@
  * request in one length-prefixed frame; the answer's status comes from its trailers (or from its
  * headers when the server answers trailers-only). Failures are GrpcErrors with a numeric `code`
  * and `details`, as grpc-js's ServiceError; a peer that cannot be reached is UNAVAILABLE.
+ * With a `token`, every call carries `authorization: Bearer <token>` (sent as a never-indexed
+ * HTTP/2 header, so it does not sit in HPACK tables).
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import net from 'node:net';
 import { DMI_CODEC, DMI_PACKAGE, DMI_SERVICES, type DmiMethod, type DmiService } from './schema.js';
+import { DMI_AUTHORIZATION } from './auth.js';
 import { GrpcError, Status, decodeGrpcMessage, encodeTimeout, frame, statusFromHttp, unframe } from './grpc-status.js';
 
 /** Largest answer accepted (grpc-js's default receive limit is 4 MiB; a registration of a big node can exceed it). */
@@ -25,6 +28,11 @@ export interface DmiClientOptions<S extends DmiService> {
   service: S;
   /** Deadline of a call that gives none (default 10 s). */
   timeoutMs?: number;
+  /**
+   * The bearer token sent with every call, or a function giving the current one (read at each
+   * call; undefined sends none).
+   */
+  token?: string | (() => string | undefined);
 }
 
 export class DmiClient<S extends DmiService> {
@@ -112,16 +120,7 @@ export class DmiClient<S extends DmiService> {
           return;
         }
         try {
-          stream = this.currentSession().request(
-            {
-              ':method': 'POST',
-              ':path': `/${DMI_PACKAGE}.${this.opts.service}/${method}`,
-              'content-type': 'application/grpc',
-              te: 'trailers',
-              'grpc-timeout': encodeTimeout(timeoutMs),
-            },
-            { endStream: false },
-          );
+          stream = this.currentSession().request(this.headers(method, timeoutMs), { endStream: false });
         } catch (err) {
           this.release();
           settle(new GrpcError(Status.UNAVAILABLE, `${method}: ${this.unreachable(err)}`, { cause: err }));
@@ -132,6 +131,23 @@ export class DmiClient<S extends DmiService> {
         stream.end(body);
       });
     });
+  }
+
+  private headers(method: string, timeoutMs: number): http2.OutgoingHttpHeaders {
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': 'POST',
+      ':path': `/${DMI_PACKAGE}.${this.opts.service}/${method}`,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-timeout': encodeTimeout(timeoutMs),
+    };
+    const t = this.opts.token;
+    const token = typeof t === 'function' ? t() : t;
+    if (token !== undefined) {
+      headers[DMI_AUTHORIZATION] = `Bearer ${token}`;
+      (headers as Record<symbol, unknown>)[http2.sensitiveHeaders] = [DMI_AUTHORIZATION];
+    }
+    return headers;
   }
 
   /**

@@ -7,6 +7,9 @@
  * one valid frame INTERNAL. Errors go trailers-only (status in the response headers), as grpc-js's.
  * Deadlines (`grpc-timeout`) are the client's to enforce: a handler is not cut short, and an answer
  * to a call the client abandoned is dropped.
+ * An optional `authenticate` hook sees each call's metadata (its HTTP/2 headers) before the request
+ * is read: it names the caller, which the handler gets, or throws a GrpcError (e.g.
+ * UNAUTHENTICATED) that answers the call without decoding its request or running its handler.
  */
 import http2, {
   type Http2Server,
@@ -17,12 +20,25 @@ import http2, {
 import { DMI_CODEC, DMI_PACKAGE, DMI_SERVICES, type DmiMethod, type DmiService } from './schema.js';
 import { GrpcError, Status, encodeGrpcMessage, frame, statusOf, unframe } from './grpc-status.js';
 
-/** A unary handler: the decoded request in, the answer (or its promise) out. */
-export type UnaryHandler = (req: never) => object | Promise<object>;
+/** What a handler knows about its call besides the request: the method, the metadata and the caller. */
+export interface DmiCall<C> {
+  method: string;
+  metadata: IncomingHttpHeaders;
+  /** What `authenticate` returned (undefined without the hook). */
+  caller: C;
+}
 
-export interface DmiGrpcServerOptions<S extends DmiService> {
+/** A unary handler: the decoded request in, the answer (or its promise) out. */
+export type UnaryHandler<C = undefined> = (req: never, call: DmiCall<C>) => object | Promise<object>;
+
+export interface DmiGrpcServerOptions<S extends DmiService, C = undefined> {
   service: S;
-  handlers: Partial<Record<DmiMethod<S>, UnaryHandler>>;
+  handlers: Partial<Record<DmiMethod<S>, UnaryHandler<C>>>;
+  /**
+   * Runs on each call to a served method, before its request is read: returns who calls, or throws
+   * (a GrpcError's code and details answer the call; the handler never runs).
+   */
+  authenticate?: (metadata: IncomingHttpHeaders, method: string) => C;
   /** Told about each call answered with UNKNOWN or INTERNAL (a bug or bad input worth a log line). */
   onError?: (method: string, code: Status, details: string) => void;
   /** How long `close()` lets calls in flight finish before dropping their sessions (default 2000 ms). */
@@ -35,25 +51,25 @@ export interface DmiGrpcServerOptions<S extends DmiService> {
   maxConcurrentStreams?: number;
 }
 
-interface Route {
+interface Route<C> {
   method: string;
   reqType: string;
   resType: string;
-  handler: UnaryHandler | undefined;
+  handler: UnaryHandler<C> | undefined;
 }
 
 const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc' } as const;
 const OK_TRAILERS = { 'grpc-status': '0' } as const;
 
-export class DmiGrpcServer<S extends DmiService> {
+export class DmiGrpcServer<S extends DmiService, C = undefined> {
   private server: Http2Server | undefined;
   private readonly sessions = new Set<ServerHttp2Session>();
-  private readonly routes = new Map<string, Route>();
+  private readonly routes = new Map<string, Route<C>>();
 
-  constructor(private readonly opts: DmiGrpcServerOptions<S>) {
+  constructor(private readonly opts: DmiGrpcServerOptions<S, C>) {
     const methods = DMI_SERVICES[opts.service] as Record<string, readonly [string, string]>;
     for (const [method, [reqType, resType]] of Object.entries(methods)) {
-      const handler = (opts.handlers as Record<string, UnaryHandler | undefined>)[method];
+      const handler = (opts.handlers as Record<string, UnaryHandler<C> | undefined>)[method];
       this.routes.set(`/${DMI_PACKAGE}.${opts.service}/${method}`, { method, reqType, resType, handler });
     }
   }
@@ -109,12 +125,23 @@ export class DmiGrpcServer<S extends DmiService> {
       this.fail(stream, path, Status.UNIMPLEMENTED, `unknown method ${path}`);
       return;
     }
+    let caller: C;
+    try {
+      // Without the hook there is no caller: C is then `undefined` (the class's default).
+      caller = this.opts.authenticate ? this.opts.authenticate(headers, route.method) : (undefined as C);
+    } catch (err) {
+      stream.resume(); // the request is not read
+      const s = statusOf(err);
+      this.fail(stream, route.method, s.code, s.details);
+      return;
+    }
+    const call: DmiCall<C> = { method: route.method, metadata: headers, caller };
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => this.handle(stream, route, chunks));
+    stream.on('end', () => this.handle(stream, route, chunks, call));
   }
 
-  private handle(stream: ServerHttp2Stream, route: Route, chunks: Buffer[]): void {
+  private handle(stream: ServerHttp2Stream, route: Route<C>, chunks: Buffer[], call: DmiCall<C>): void {
     let req: object;
     try {
       req = DMI_CODEC.decode(route.reqType, unframe(chunks, `${route.method} request`));
@@ -126,7 +153,7 @@ export class DmiGrpcServer<S extends DmiService> {
     }
     let result: object | Promise<object>;
     try {
-      result = route.handler!(req as never);
+      result = route.handler!(req as never, call);
     } catch (err) {
       const s = statusOf(err);
       this.fail(stream, route.method, s.code, s.details);
@@ -143,7 +170,7 @@ export class DmiGrpcServer<S extends DmiService> {
     else this.reply(stream, route, result);
   }
 
-  private reply(stream: ServerHttp2Stream, route: Route, res: object): void {
+  private reply(stream: ServerHttp2Stream, route: Route<C>, res: object): void {
     let body: Buffer;
     try {
       body = frame(DMI_CODEC.encode(route.resType, res ?? {}));

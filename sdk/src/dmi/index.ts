@@ -16,7 +16,8 @@ export { Codec, type FieldSpec, type Message, type ScalarType, type Schema } fro
 export { WireError } from './wire.js';
 export { GrpcError, Status, statusName, encodeGrpcMessage, decodeGrpcMessage } from './grpc-status.js';
 export { DmiClient, type DmiClientOptions } from './h2-client.js';
-export { DmiGrpcServer, type DmiGrpcServerOptions, type UnaryHandler } from './h2-server.js';
+export { DmiGrpcServer, type DmiCall, type DmiGrpcServerOptions, type UnaryHandler } from './h2-server.js';
+export { DMI_AUTHORIZATION, bearerToken, dmiTokenDigest, dmiTokenMatches, newDmiToken } from './auth.js';
 export * from './messages.js';
 export * from './any-values.js';
 export * from './convert.js';

@@ -28,6 +28,11 @@ Options:
   --mapper-socket PATH
                      this mapper's own DMI socket (env EDGETWIN_MAPPER_SOCKET, default:
                      dmi-mapper.sock in the data dir)
+  --dmi-token-file FILE
+                     file holding the DMI token edgecore made for this process (env
+                     EDGETWIN_DMI_TOKEN_FILE; edgecore sets it). With it the mapper sends the
+                     token on its calls to edgecore and refuses calls to its own socket without
+                     it; without it, as when started by hand, it sends none and takes any call.
   --mqtt-url URL     edge MQTT broker, only for drivers with topics of their own (ZigBee
                      permit-join) (env EDGETWIN_MQTT_URL, default mqtt://127.0.0.1:1883)
   --mqtt-username U  broker user name (env EDGETWIN_MQTT_USERNAME; edgecore sets it)
@@ -55,6 +60,7 @@ export function parseMapperArgs(
       options: {
         'dmi-socket': { type: 'string' },
         'mapper-socket': { type: 'string' },
+        'dmi-token-file': { type: 'string' },
         'mqtt-url': { type: 'string' },
         'mqtt-username': { type: 'string' },
         'mqtt-password-file': { type: 'string' },
@@ -96,6 +102,12 @@ export function parseMapperArgs(
   const passwordFile = values['mqtt-password-file'] ?? env.EDGETWIN_MQTT_PASSWORD_FILE;
   const caFile = values['mqtt-ca'] ?? env.EDGETWIN_MQTT_CA;
   const mapperSocket = values['mapper-socket'] ?? env.EDGETWIN_MAPPER_SOCKET;
+  const tokenFile = values['dmi-token-file'] ?? env.EDGETWIN_DMI_TOKEN_FILE;
+  const dmiToken = tokenFile === undefined ? undefined : readSecret(tokenFile, '--dmi-token-file');
+  if (tokenFile !== undefined && dmiToken === '')
+    throw new EdgeTwinError('ET_CONFIG_INVALID', `--dmi-token-file ${tokenFile}: the file is empty`, {
+      details: { path: '--dmi-token-file', file: tokenFile },
+    });
   return {
     dmiSocket: resolve(values['dmi-socket'] ?? env.EDGETWIN_DMI_SOCKET ?? '.data/edgecore/dmi/dmi.sock'),
     ...(mapperSocket === undefined ? {} : { mapperSocket: resolve(mapperSocket) }),
@@ -103,6 +115,7 @@ export function parseMapperArgs(
     ...(username === undefined ? {} : { mqttUsername: username }),
     ...(passwordFile === undefined ? {} : { mqttPassword: readSecret(passwordFile, '--mqtt-password-file') }),
     ...(caFile === undefined ? {} : { mqttCa: readSecret(caFile, '--mqtt-ca') }),
+    ...(dmiToken === undefined ? {} : { dmiToken }),
     nodeName: values['node-name'] ?? env.EDGETWIN_NODE_NAME ?? hostname(),
     logLevel: level as Level,
     ...(dataDir === undefined ? {} : { dataDir }),

@@ -6,11 +6,17 @@
  * twins (ReportDeviceStatus) and states (ReportDeviceStates). When edgecore restarts, the channel
  * notices its HTTP/2 session to edgecore closing and registers again, with backoff, until edgecore
  * answers. The transport is the sdk's own gRPC over node:http2 (no @grpc/grpc-js in a mapper).
+ * With a `token` (the one edgecore made for this mapper process), the channel sends it on every call
+ * to edgecore and its own server refuses, with UNAUTHENTICATED and without acting on them, calls
+ * that do not carry it. Without one (a mapper started by hand) both sides send and take calls
+ * without a token, as before.
  */
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http2';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage } from '../errors.js';
+import { bearerToken, dmiTokenDigest, dmiTokenMatches } from '../dmi/auth.js';
 import { DmiClient } from '../dmi/h2-client.js';
 import { DmiGrpcServer } from '../dmi/h2-server.js';
 import { GrpcError, Status } from '../dmi/grpc-status.js';
@@ -42,6 +48,8 @@ export interface DmiChannelOptions {
   backoff?: BackoffOptions;
   /** Deadline of each call to edgecore (default 5000 ms). */
   callTimeoutMs?: number;
+  /** The DMI token edgecore gave this mapper: sent to edgecore, required from edgecore. */
+  token?: string;
 }
 
 const idOf = (namespace: string, name: string) => `${namespace || 'default'}/${name}`;
@@ -83,8 +91,13 @@ export class DmiChannel {
           throw new GrpcError(err instanceof NotFound ? Status.NOT_FOUND : Status.INVALID_ARGUMENT, errorMessage(err));
         }
       };
+    const token = this.opts.token;
+    const digest = token === undefined ? undefined : dmiTokenDigest(token);
     const server = new DmiGrpcServer({
       service: 'DeviceMapperService',
+      ...(digest === undefined
+        ? {}
+        : { authenticate: (metadata: IncomingHttpHeaders) => checkEdgecore(metadata, digest) }),
       handlers: {
         RegisterDevice: handle((req: { device?: PbDevice | null }) => this.upsert(req.device)),
         UpdateDevice: handle((req: { device?: PbDevice | null }) => (this.upsert(req.device), {})),
@@ -115,7 +128,11 @@ export class DmiChannel {
     }
     chmodSync(path, 0o660);
     this.server = server;
-    this.client = new DmiClient({ socketPath: this.opts.dmiSocket, service: 'DeviceManagerService' });
+    this.client = new DmiClient({
+      socketPath: this.opts.dmiSocket,
+      service: 'DeviceManagerService',
+      ...(token === undefined ? {} : { token }),
+    });
     this.registerSoon();
   }
 
@@ -276,6 +293,18 @@ export class DmiChannel {
 }
 
 class NotFound extends Error {}
+
+/** Refuses a call to this mapper that does not carry the token edgecore started it with. */
+function checkEdgecore(metadata: IncomingHttpHeaders, digest: string): undefined {
+  const presented = bearerToken(metadata);
+  if (dmiTokenMatches(presented, digest)) return undefined;
+  throw new GrpcError(
+    Status.UNAUTHENTICATED,
+    presented === undefined
+      ? 'this mapper was started by edgecore with a DMI token; a call without it is refused'
+      : 'wrong DMI token: only the edgecore that started this mapper may call it',
+  );
+}
 
 /** gRPC failures as the runtime's error codes: not delivered (retry next cycle) or refused. */
 function toEdgeTwinError(method: string, err: unknown): EdgeTwinError {

@@ -59,6 +59,12 @@ export interface RunMapperOptions {
   callTimeoutMs?: number;
   /** Deadline of each DMI call to edgecore (default 5000 ms). */
   resultTimeoutMs?: number;
+  /**
+   * The DMI token edgecore made for this process (edgecore passes it in a 0600 file,
+   * EDGETWIN_DMI_TOKEN_FILE). With it, the mapper sends it on its calls to edgecore and refuses
+   * calls to its own socket without it; without it (started by hand) it takes any call, as before.
+   */
+  dmiToken?: string;
 }
 
 /** Unix socket paths are limited to 107 bytes on Linux. */
@@ -220,6 +226,7 @@ export async function runMapper<PS extends TSchema, VS extends TSchema>(
     logger: root.child({ module: 'dmi' }),
     ...(options.dmiBackoff ? { backoff: options.dmiBackoff } : {}),
     ...(options.resultTimeoutMs === undefined ? {} : { callTimeoutMs: options.resultTimeoutMs }),
+    ...(options.dmiToken === undefined ? {} : { token: options.dmiToken }),
     events: {
       device: (id, pb, model) => {
         pbDevices.set(id, pb);

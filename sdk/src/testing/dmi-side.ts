@@ -6,6 +6,8 @@
  * changes or removes a device or sets a desired value (UpdateDevice with a new desired version).
  * It records what the mapper reported so tests can assert on it. `restart()` stops and starts the
  * server on the same socket, as an edgecore restart does.
+ * With a `token` it plays an edgecore that started the mapper with that DMI token: its calls to the
+ * mapper carry it, and it records the token each call from the mapper carried (`tokensSeen`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,17 +58,20 @@ export class DmiSide {
   readonly rejected: { device: string; reason: string }[] = [];
   /** MapperRegister calls answered. */
   registrations = 0;
+  /** The bearer token of each call the mapper made ('' without one), oldest first. */
+  readonly tokensSeen: string[] = [];
   mapperAddress: string | undefined;
 
   private constructor(
     readonly socketPath: string,
     readonly nodeName: string,
     private readonly dir: string | undefined,
+    private readonly token: string | undefined,
   ) {}
 
-  static async start(opts: { nodeName: string; socketPath?: string }): Promise<DmiSide> {
+  static async start(opts: { nodeName: string; socketPath?: string; token?: string }): Promise<DmiSide> {
     const dir = opts.socketPath ? undefined : mkdtempSync(join(tmpdir(), 'edgetwin-dmi-'));
-    const side = new DmiSide(opts.socketPath ?? join(dir!, 'dmi.sock'), opts.nodeName, dir);
+    const side = new DmiSide(opts.socketPath ?? join(dir!, 'dmi.sock'), opts.nodeName, dir, opts.token);
     await side.listen();
     return side;
   }
@@ -78,6 +83,8 @@ export class DmiSide {
     const handle =
       <Req>(fn: (req: Req) => object): Grpc.handleUnaryCall<Req, object> =>
       (call, callback) => {
+        const auth = call.metadata.get('authorization')[0];
+        this.tokensSeen.push(typeof auth === 'string' ? auth.replace(/^Bearer /, '') : '');
         try {
           callback(null, fn(call.request));
         } catch (err) {
@@ -204,7 +211,13 @@ export class DmiSide {
   async removeSpec(d: DeviceRef): Promise<void> {
     const t = this.twins.get(deviceId(d));
     if (t?.sent !== undefined && this.mapper)
-      await unary(this.mapper, 'RemoveDevice', { deviceName: d.name, deviceNamespace: d.namespace });
+      await unary(
+        this.mapper,
+        'RemoveDevice',
+        { deviceName: d.name, deviceNamespace: d.namespace },
+        undefined,
+        this.token,
+      );
     if (t) delete t.sent;
   }
 
@@ -227,16 +240,16 @@ export class DmiSide {
     const hash = deviceHash(device);
     if (t.sent === hash) return;
     if (t.sent === undefined) {
-      await unary(mapper, 'CreateDeviceModel', { model });
-      await unary(mapper, 'RegisterDevice', { device });
-    } else await unary(mapper, 'UpdateDevice', { device });
+      await unary(mapper, 'CreateDeviceModel', { model }, undefined, this.token);
+      await unary(mapper, 'RegisterDevice', { device }, undefined, this.token);
+    } else await unary(mapper, 'UpdateDevice', { device }, undefined, this.token);
     t.sent = hash;
   }
 
   /** GetDevice on the mapper. */
   async getDevice(d: DeviceRef): Promise<unknown> {
     if (!this.mapper) throw new Error('no mapper registered');
-    return unary(this.mapper, 'GetDevice', { deviceName: d.name, deviceNamespace: d.namespace });
+    return unary(this.mapper, 'GetDevice', { deviceName: d.name, deviceNamespace: d.namespace }, undefined, this.token);
   }
 
   reported(d: DeviceRef, property: string): string | undefined {
