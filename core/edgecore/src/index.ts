@@ -5,7 +5,9 @@ export {
   MapperSupervisor,
   type MapperSupervisorOptions,
   type MapperProcessStatus,
+  mapperDmiTokenFile,
 } from './supervisor/mapper-supervisor.js';
+export { DMI_ANONYMOUS_MODES, type DmiAnonymous } from './dmi/dmi-anonymous.js';
 export { findMapperCommand, MAPPER_PACKAGES, type MapperCommand } from './supervisor/mapper-commands.js';
 export { MAPPER_NODE_FLAGS, mapperNodeFlags } from './supervisor/mapper-node-flags.js';
 export { loadDeviceDirectory, type DirectoryContents } from './devices/device-directory.js';

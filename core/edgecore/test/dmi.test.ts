@@ -11,7 +11,7 @@ import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { EdgeCore } from '@edgetwin/edgecore';
+import { EdgeCore, type EdgeCoreOptions } from '@edgetwin/edgecore';
 import { DmiPeerMapper, dmiConformance, waitFor } from '@edgetwin/sdk/testing';
 import { startEdgecore, tempDir, type EdgecoreProcess } from './helpers/edgecore-process.js';
 
@@ -108,7 +108,8 @@ describe("DMI in edgecore with KubeEdge's Modbus temperature sample", () => {
 });
 
 describe('DMI and the mapper supervisor', () => {
-  it("a protocol whose mapper registered over DMI gets no mapper process of edgecore's", async () => {
+  /** edgecore in-process with KubeEdge's sample (protocol modbus) and a stand-in for its own modbus mapper. */
+  async function edgeWithOwnModbusMapper(extra: Partial<EdgeCoreOptions>) {
     const devicesDir = tempDir('dmi-sup-devices');
     cpSync(SAMPLE, devicesDir, { recursive: true });
     const file = join(devicesDir, 'temperature-instance.yaml');
@@ -126,20 +127,45 @@ describe('DMI and the mapper supervisor', () => {
       httpPort: 0,
       mapperCommands: { modbus: { command: process.execPath, args: [script] } },
       mapperStdio: 'ignore',
+      ...extra,
     });
     await core.start();
-    const ours = async () => {
-      const node = (await (await fetch(`${core.httpUrl}/api/v1/node`)).json()) as {
-        mappers: { protocol: string; state: string }[];
-      };
-      return node.mappers.some((m) => m.protocol === 'modbus' && m.state === 'running');
-    };
+    const mappers = async () =>
+      (
+        (await (await fetch(`${core.httpUrl}/api/v1/node`)).json()) as {
+          mappers: { protocol: string; state: string }[];
+        }
+      ).mappers;
+    const ours = async () => (await mappers()).some((m) => m.protocol === 'modbus' && m.state === 'running');
+    return { core, dataDir, scripts, mappers, ours };
+  }
+
+  it("a mapper without a token cannot take over a protocol whose mapper edgecore runs: PERMISSION_DENIED, edgecore's own keeps running", async () => {
+    const { core, dataDir, scripts, ours } = await edgeWithOwnModbusMapper({});
     let mapper: DmiPeerMapper | undefined;
     try {
       await waitFor(ours, 20_000, "edgecore's own modbus mapper to run");
       mapper = DmiPeerMapper.start(join(dataDir, 'dmi', 'dmi.sock'), join(scripts, 'dmi.sock'));
-      expect((await mapper.answer('register', 0)).ok).toBe(true);
-      await waitFor(async () => !(await ours()), 20_000, "edgecore's own modbus mapper to stop");
+      const reg = await mapper.answer('register', 0);
+      expect(reg.error).toBe('PERMISSION_DENIED');
+      expect(reg.details).toMatch(/edgecore runs the "modbus" mapper itself.*--external-mapper modbus/);
+      expect(core.dmi!.links.has('modbus')).toBe(false);
+      expect(await ours()).toBe(true);
+    } finally {
+      await mapper?.stop();
+      await core.stop();
+    }
+  });
+
+  it('with --external-mapper modbus edgecore starts no modbus mapper, and a KubeEdge mapper without a token serves modbus', async () => {
+    const { core, dataDir, scripts, mappers } = await edgeWithOwnModbusMapper({ externalMappers: ['modbus'] });
+    let mapper: DmiPeerMapper | undefined;
+    try {
+      mapper = DmiPeerMapper.start(join(dataDir, 'dmi', 'dmi.sock'), join(scripts, 'dmi.sock'));
+      const reg = await mapper.answer('register', 0);
+      expect(reg.ok).toBe(true);
+      expect(reg.devices!.map((d) => d.name)).toEqual(['temperature-instance']);
+      expect((await mappers()).filter((m) => m.protocol === 'modbus')).toEqual([]);
     } finally {
       await mapper?.stop();
       await core.stop();

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFile, stat } from 'node:fs/promises';
+import { DMI_ANONYMOUS_MODES, type DmiAnonymous } from '../dmi/dmi-anonymous.js';
 import { EdgeCore } from '../edge/edgecore.js';
 import { createLogger } from './logger.js';
 import { CliError, parseHours, parsePort } from './cli-errors.js';
@@ -56,6 +57,12 @@ Options:
                        socket (mode 0660); KubeEdge's own path is /etc/kubeedge/dmi.sock.
                                                         (default: DATA-DIR/dmi/dmi.sock)
   --no-dmi             Do not serve DMI.
+  --dmi-anonymous MODE DMI calls without a token (KubeEdge mappers send none): unmanaged lets
+                       them serve only protocols edgecore runs no mapper of its own for; deny
+                       refuses them all. The mappers edgecore starts always use a token of their
+                       own.                                        (default: unmanaged)
+  --external-mapper PROTOCOL  Start no mapper of ours for PROTOCOL: another program (e.g. a
+                       KubeEdge mapper) serves it over DMI without a token (repeatable).
   --pods DIR           Run the Pod manifests in DIR on this node (static pods; watched).
   --runtime R          Pod runtime: containerd, process or auto.   (default: auto)
   --containerd-address PATH  containerd's socket.   (default: /run/containerd/containerd.sock)
@@ -106,6 +113,8 @@ export async function edgeCommand(argv: string[]): Promise<number> {
       'history-retention': { type: 'string', default: '24' },
       'dmi-socket': { type: 'string' },
       'no-dmi': { type: 'boolean', default: false },
+      'dmi-anonymous': { type: 'string', default: 'unmanaged' },
+      'external-mapper': { type: 'string', multiple: true },
       pods: { type: 'string' },
       cloud: { type: 'string' },
       token: { type: 'string' },
@@ -168,6 +177,8 @@ export async function edgeCommand(argv: string[]): Promise<number> {
       : values['dmi-socket'] === undefined
         ? undefined
         : resolve(values['dmi-socket']),
+    dmiAnonymous: parseDmiAnonymous(values['dmi-anonymous']),
+    ...(values['external-mapper'] ? { externalMappers: values['external-mapper'] } : {}),
     podsDir: values.pods === undefined ? undefined : resolve(values.pods),
     podRuntime: parseRuntime(values.runtime),
     containerdAddress: values['containerd-address'],
@@ -176,6 +187,12 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     cloudCa: values['cloud-ca'],
   });
   return runUntilSignal(core, logger);
+}
+
+function parseDmiAnonymous(text: string): DmiAnonymous {
+  const mode = DMI_ANONYMOUS_MODES.find((m) => m === text);
+  if (!mode) throw new CliError(`--dmi-anonymous ${text}: expected one of ${DMI_ANONYMOUS_MODES.join(', ')}`);
+  return mode;
 }
 
 function parseBytes(flag: string, text: string | undefined): number | undefined {

@@ -7,6 +7,10 @@
  * Better than KubeEdge's: registrations are kept in the data dir and survive a restart (edgecore
  * brings each mapper up to date when it starts); a second live mapper for a protocol is refused.
  * The transport is the sdk's gRPC over node:http2 (`DmiGrpcServer`), not @grpc/grpc-js.
+ * Every call is first authenticated (DmiAccess: the per-mapper token, or anonymous), then bound to
+ * the caller's protocol: registering for, or reporting a device of, a protocol that is not the
+ * caller's is PERMISSION_DENIED and changes nothing. A token-holding mapper's registration replaces
+ * whatever was registered for its protocol; edgecore's calls to it carry its token.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmod } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,6 +19,7 @@ import { EdgeTwinError, errorMessage, isEdgeTwinError, modelKey, type ResolvedDe
 import {
   DmiGrpcServer,
   GrpcError,
+  type DmiCall,
   Status,
   toPbDevice,
   toPbModel,
@@ -24,9 +29,12 @@ import {
 } from '@edgetwin/sdk/dmi';
 import type { ReportInput, TwinService, TwinChangeEvent, WriteOutcomeInput } from '@edgetwin/device-twin';
 import { MapperLink, type DesiredDevice, type Registration } from './mapper-link.js';
+import type { DmiAccess, DmiCaller } from './dmi-access.js';
 
 export interface DmiServerOptions {
   socketPath: string;
+  /** Who may call, and for which protocols. */
+  access: DmiAccess;
   /** Where registrations are kept (a JSON file, mode 0600). */
   stateFile: string;
   twin: TwinService;
@@ -60,12 +68,21 @@ export class DmiServer {
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     chmodSync(dir, 0o750);
     rmSync(this.opts.socketPath, { force: true }); // a socket left by a killed edgecore
-    const server = new DmiGrpcServer({
+    const access = this.opts.access;
+    const server = new DmiGrpcServer<'DeviceManagerService', DmiCaller>({
       service: 'DeviceManagerService',
+      authenticate: (metadata, method) => {
+        try {
+          return access.authenticate(metadata);
+        } catch (err) {
+          this.log.warn({ method, err: errorMessage(err) }, `DMI ${method} refused: ${errorMessage(err)}`);
+          throw err;
+        }
+      },
       handlers: {
-        MapperRegister: this.handler((req: PbMapperRegisterRequest) => this.register(req)),
-        ReportDeviceStatus: this.handler((req: PbReportDeviceStatusRequest) => this.reportStatus(req)),
-        ReportDeviceStates: this.handler((req: PbReportDeviceStatesRequest) => this.reportStates(req)),
+        MapperRegister: this.handler((req: PbMapperRegisterRequest, c) => this.register(req, c)),
+        ReportDeviceStatus: this.handler((req: PbReportDeviceStatusRequest, c) => this.reportStatus(req, c)),
+        ReportDeviceStates: this.handler((req: PbReportDeviceStatesRequest, c) => this.reportStates(req, c)),
       },
       onError: (method, code, details) => {
         if (code !== Status.INTERNAL) return; // INTERNAL from handlers is logged by handler()
@@ -81,7 +98,20 @@ export class DmiServer {
     }
     chmodSync(this.opts.socketPath, 0o660);
     this.server = server;
-    for (const reg of this.loadRegistrations()) this.link(reg);
+    let dropped = false;
+    for (const reg of this.loadRegistrations()) {
+      if (!reg.managed && access.managed(reg.protocol)) {
+        dropped = true;
+        // Made without a token, for a protocol whose mapper edgecore now runs itself: not trusted.
+        this.log.warn(
+          { mapper: reg.name, protocol: reg.protocol, address: reg.address },
+          `dropping the ${reg.protocol} registration made without a DMI token: edgecore runs that mapper itself`,
+        );
+        continue;
+      }
+      this.link(reg);
+    }
+    if (dropped) this.saveRegistrations();
     this.opts.twin.on('change', this.onChange);
     this.opts.twin.on('membership', this.onMembership);
     for (const link of this.links.values()) void link.syncAll(); // the mapper may have missed changes
@@ -115,8 +145,10 @@ export class DmiServer {
 
   private link(reg: Registration): MapperLink {
     this.links.get(reg.protocol)?.close();
+    const access = this.opts.access;
     const link = new MapperLink(
       reg,
+      () => (reg.managed ? access.tokenFor(reg.protocol) : undefined),
       () => this.devicesOf(reg.protocol),
       () => this.saveRegistrations(),
       this.log.child({ mapper: reg.name, protocol: reg.protocol }),
@@ -125,13 +157,16 @@ export class DmiServer {
     return link;
   }
 
-  private async register(req: PbMapperRegisterRequest) {
+  private async register(req: PbMapperRegisterRequest, caller: DmiCaller) {
     const m = req.mapper;
     const address = m ? Buffer.from(m.address).toString('utf8') : '';
     if (!m?.protocol) throw invalid('MapperRegister needs mapper.protocol (the protocolName of the devices it serves)');
+    this.opts.access.check(caller, m.protocol, `register as the mapper of protocol "${m.protocol}"`);
     if (!address) throw invalid(`mapper ${m.name}: MapperRegister needs mapper.address (its unix socket)`);
+    const managed = caller.kind === 'mapper';
     const existing = this.links.get(m.protocol);
-    if (existing && existing.reg.address !== address && (await existing.alive())) {
+    // The mapper edgecore started (it holds the token) replaces any earlier registration of its protocol.
+    if (!managed && existing && existing.reg.address !== address && (await existing.alive())) {
       throw new GrpcError(
         Status.ALREADY_EXISTS,
         `a mapper for protocol "${m.protocol}" is already registered and running (${existing.reg.name} at ${existing.reg.address}); stop it before starting ${m.name} at ${address}`,
@@ -143,6 +178,7 @@ export class DmiServer {
       version: m.version,
       apiVersion: m.api_version,
       address,
+      managed,
       sent: {},
       models: [],
     };
@@ -160,8 +196,15 @@ export class DmiServer {
     return { modelList: [...models.values()], deviceList: devices.map((d) => d.device) };
   }
 
-  private async reportStatus(req: PbReportDeviceStatusRequest) {
+  /** Refuses a caller reporting for a device that is not of its protocol (an unknown device is the twin's NOT_FOUND). */
+  private checkDevice(caller: DmiCaller, id: string, what: string): void {
+    const protocol = this.opts.twin.getDevice(id)?.protocolName;
+    if (protocol !== undefined) this.opts.access.check(caller, protocol, `${what} ${id}`);
+  }
+
+  private async reportStatus(req: PbReportDeviceStatusRequest, caller: DmiCaller) {
     const id = `${req.deviceNamespace || 'default'}/${req.deviceName}`;
+    this.checkDevice(caller, id, 'report the twin of');
     const values: Record<string, ReportInput> = {};
     const outcomes: Record<string, WriteOutcomeInput> = {};
     for (const t of req.reportedDevice?.twins ?? []) {
@@ -191,19 +234,23 @@ export class DmiServer {
     return {};
   }
 
-  private async reportStates(req: PbReportDeviceStatesRequest) {
+  private async reportStates(req: PbReportDeviceStatesRequest, caller: DmiCaller) {
     const id = `${req.deviceNamespace || 'default'}/${req.deviceName}`;
+    this.checkDevice(caller, id, 'report the state of');
     const state = req.state.toLowerCase();
     await this.opts.twin.setState(id, STATES[state] ?? state, { cause: 'dmi' });
     return {};
   }
 
   /** A unary handler: answers with the result, or a gRPC status that says what was wrong. */
-  private handler<Req, Res extends object>(fn: (req: Req) => Promise<Res>): (req: Req) => Promise<Res> {
-    return (req) =>
-      fn(req).catch((err: unknown) => {
+  private handler<Req, Res extends object>(
+    fn: (req: Req, caller: DmiCaller) => Promise<Res>,
+  ): (req: Req, call: DmiCall<DmiCaller>) => Promise<Res> {
+    return (req, call) =>
+      fn(req, call.caller).catch((err: unknown) => {
         const e = toGrpcError(err);
         if (e.code === Status.INTERNAL) this.log.error({ err: errorMessage(err) }, 'DMI request failed');
+        if (e.code === Status.PERMISSION_DENIED) this.log.warn({ method: call.method, err: e.details }, e.details);
         throw e;
       });
   }

@@ -4,7 +4,8 @@
  * CreateDeviceModel), UpdateDevice only when a device's spec or desired values changed, and
  * RemoveDevice; calls to one mapper go one at a time, in order. A failed call is retried with
  * backoff, from the current state, so nothing is lost while a mapper restarts.
- * The channel is the sdk's `DmiClient` (gRPC over node:http2, one persistent session).
+ * The channel is the sdk's `DmiClient` (gRPC over node:http2, one persistent session). For a mapper
+ * edgecore started, every call carries that mapper's current DMI token.
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '@edgetwin/sdk';
@@ -18,6 +19,8 @@ export interface Registration {
   apiVersion: string;
   /** The mapper's unix socket. */
   address: string;
+  /** Registered with the DMI token of a mapper edgecore started (absent in files of older versions: false). */
+  managed?: boolean;
   /** Device id -> hash of the Device message the mapper holds. */
   sent: Record<string, string>;
   /** Model ids the mapper was sent. */
@@ -41,11 +44,12 @@ export class MapperLink {
 
   constructor(
     readonly reg: Registration,
+    token: () => string | undefined,
     private readonly current: () => DesiredDevice[],
     private readonly saved: () => void,
     private readonly log: Logger,
   ) {
-    this.client = new DmiClient({ socketPath: reg.address, service: 'DeviceMapperService' });
+    this.client = new DmiClient({ socketPath: reg.address, service: 'DeviceMapperService', token });
   }
 
   /** True when the mapper's socket accepts a connection within `timeoutMs`. */

@@ -1,6 +1,7 @@
 /** What `new EdgeCore(options)` takes: the devices, the broker, the HTTP API, DMI, mappers, pods and the cloud link. */
 import type { StdioOptions } from 'node:child_process';
 import type { Logger } from 'pino';
+import type { DmiAnonymous } from '../dmi/dmi-anonymous.js';
 import type { MapperCommand } from '../supervisor/mapper-commands.js';
 
 export interface EdgeCoreOptions {
@@ -44,6 +45,13 @@ export interface EdgeCoreOptions {
   mappers?: boolean;
   /** KubeEdge DMI socket (default `<dataDir>/dmi/dmi.sock`); false serves no DMI. */
   dmiSocket?: string | false | undefined;
+  /**
+   * DMI calls without a token (KubeEdge mappers know none): `unmanaged` (default) lets them serve
+   * only protocols edgecore runs no mapper of its own for; `deny` refuses them all.
+   */
+  dmiAnonymous?: DmiAnonymous;
+  /** Protocols whose mapper is another program (e.g. a KubeEdge mapper-framework mapper): edgecore starts none for them. */
+  externalMappers?: string[];
   mapperCommands?: Record<string, MapperCommand>;
   mapperStdio?: StdioOptions;
   /** Static pod manifests (like kubelet's static pods); enables the pod agent. */

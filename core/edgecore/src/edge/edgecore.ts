@@ -212,42 +212,56 @@ export class EdgeCore {
     const { logger, nodeName } = this.opts;
     const twin = this.twin!;
     const { DMI_STATE_FILE, DmiServer, defaultDmiSocket } = await import('../dmi/dmi-server.js');
+    const { DmiAccess } = await import('../dmi/dmi-access.js');
     const dmiSocket = this.opts.dmiSocket || defaultDmiSocket(this.opts.dataDir);
     if (this.opts.dmiSocket === false && this.opts.mappers !== false)
       throw new EdgeTwinError(
         'ET_CONFIG_INVALID',
         'edgecore starts its mappers over DMI: serving no DMI (--no-dmi) needs --no-mappers too',
       );
+    const external = new Set(this.opts.externalMappers ?? []);
+    // A protocol is managed when edgecore runs its mapper (and so holds that mapper's DMI token).
+    const managed = (protocol: string) =>
+      !external.has(protocol) && this.supervisor?.commandFor(protocol) !== undefined;
+    const access = new DmiAccess({ anonymous: this.opts.dmiAnonymous ?? 'unmanaged', managed });
+    if (this.opts.mappers !== false)
+      this.supervisor = new MapperSupervisor({
+        logger,
+        dmiSocket,
+        mqttUrl: this.mqttUrl,
+        nodeName,
+        dataDir: this.opts.dataDir,
+        ...(this.opts.mapperCommands ? { commands: this.opts.mapperCommands } : {}),
+        ...(this.opts.mapperStdio ? { stdio: this.opts.mapperStdio } : {}),
+        onExit: (protocol) => this.mapperExited(protocol),
+        dmiTokens: access,
+        ...(auth
+          ? {
+              credentials: async (protocol: string) => {
+                const c = await ensureMapperIdentity(this.opts.dataDir, protocol);
+                await this.access?.reload(); // so the mapper's first connection already finds it
+                return { EDGETWIN_MQTT_USERNAME: c.username, EDGETWIN_MQTT_PASSWORD_FILE: c.passwordFile };
+              },
+            }
+          : {}),
+      });
     if (this.opts.dmiSocket !== false) {
       this.dmi = new DmiServer({
         socketPath: dmiSocket,
         stateFile: join(this.opts.dataDir, DMI_STATE_FILE),
+        access,
         twin,
         logger,
         onMappersChanged: () => this.superviseProtocols(),
       });
       await this.dmi.start();
+      logger.info(
+        { anonymous: access.anonymous, external: [...external] },
+        access.anonymous === 'deny'
+          ? 'DMI: only the mappers edgecore starts may call (--dmi-anonymous deny)'
+          : 'DMI: calls without a token may serve only protocols edgecore runs no mapper of its own for',
+      );
     }
-    if (this.opts.mappers === false) return;
-    this.supervisor = new MapperSupervisor({
-      logger,
-      dmiSocket,
-      mqttUrl: this.mqttUrl,
-      nodeName,
-      dataDir: this.opts.dataDir,
-      ...(this.opts.mapperCommands ? { commands: this.opts.mapperCommands } : {}),
-      ...(this.opts.mapperStdio ? { stdio: this.opts.mapperStdio } : {}),
-      onExit: (protocol) => this.mapperExited(protocol),
-      ...(auth
-        ? {
-            credentials: async (protocol: string) => {
-              const c = await ensureMapperIdentity(this.opts.dataDir, protocol);
-              await this.access?.reload(); // so the mapper's first connection already finds it
-              return { EDGETWIN_MQTT_USERNAME: c.username, EDGETWIN_MQTT_PASSWORD_FILE: c.passwordFile };
-            },
-          }
-        : {}),
-    });
     this.superviseProtocols();
   }
 
@@ -285,15 +299,17 @@ export class EdgeCore {
   }
 
   /**
-   * Our mapper processes for the protocols in use, except those whose mapper is another program
-   * registered over DMI (a mapper-framework mapper); ours register from the socket we gave them.
+   * Our mapper processes for the protocols in use, except those served by another program: named
+   * with --external-mapper, or registered over DMI without a token (only possible for a protocol we
+   * have no mapper for, e.g. a mapper-framework mapper of a protocol of its own).
    */
   private superviseProtocols(): void {
     const dmi = this.dmi;
     const supervisor = this.supervisor;
+    const external = new Set(this.opts.externalMappers ?? []);
     const foreign = (p: string) => {
-      const address = dmi?.links.get(p)?.reg.address;
-      return address !== undefined && address !== supervisor?.mapperSocket(p);
+      const reg = dmi?.links.get(p)?.reg;
+      return external.has(p) || (reg !== undefined && reg.managed !== true);
     };
     supervisor?.setProtocols(new Set([...this.protocols].filter((p) => !foreign(p))));
   }

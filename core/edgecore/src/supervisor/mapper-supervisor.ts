@@ -1,6 +1,9 @@
 /**
  * Runs one mapper process per protocol that the node's devices use, restarts a crashed one with
  * backoff, and stops them all on shutdown (SIGTERM, then SIGKILL after a grace period).
+ * Each process it starts gets a new DMI token (`dmiTokens`), written to a 0600 file in the mapper's
+ * 0700 state directory and named in its environment (EDGETWIN_DMI_TOKEN_FILE), never on its
+ * command line.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -8,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Backoff } from '@edgetwin/sdk/util';
+import { writeSecretFile } from '../security/secret-files.js';
 import { findMapperCommand, type MapperCommand } from './mapper-commands.js';
 
 export interface MapperSupervisorOptions {
@@ -32,7 +36,13 @@ export interface MapperSupervisorOptions {
    * where `ps` shows them to every local user.
    */
   credentials?: (protocol: string) => Promise<Record<string, string>>;
+  /** Makes the DMI token of a mapper process about to start, and forgets it when the protocol goes. */
+  dmiTokens?: { issue(protocol: string): string; revoke(protocol: string): void };
 }
+
+/** The 0600 file holding the DMI token of the mapper of `protocol`. */
+export const mapperDmiTokenFile = (dataDir: string, protocol: string): string =>
+  join(dataDir, 'mappers', protocol, 'dmi-token');
 
 /** edgecore's own secrets that a mapper must not inherit. */
 const PRIVATE_ENV = ['EDGETWIN_JOIN_TOKEN', 'EDGETWIN_MQTT_PASSWORD'];
@@ -60,9 +70,17 @@ interface Entry {
 
 export class MapperSupervisor {
   private readonly entries = new Map<string, Entry>();
+  private readonly commands = new Map<string, MapperCommand | undefined>();
   private stopping = false;
 
   constructor(private readonly opts: MapperSupervisorOptions) {}
+
+  /** The command that runs the mapper of `protocol`, or undefined when none is configured or installed. */
+  commandFor(protocol: string): MapperCommand | undefined {
+    if (!this.commands.has(protocol))
+      this.commands.set(protocol, this.opts.commands?.[protocol] ?? findMapperCommand(protocol));
+    return this.commands.get(protocol);
+  }
 
   /**
    * The DMI socket our mapper of `protocol` serves on (passed as --mapper-socket), so edgecore can
@@ -81,7 +99,7 @@ export class MapperSupervisor {
     const wanted = new Set(protocols);
     for (const protocol of wanted) {
       if (this.entries.has(protocol)) continue;
-      const command = this.opts.commands?.[protocol] ?? findMapperCommand(protocol);
+      const command = this.commandFor(protocol);
       const entry: Entry = {
         protocol,
         command,
@@ -123,22 +141,27 @@ export class MapperSupervisor {
 
   private launch(entry: Entry): void {
     const log = this.opts.logger.child({ module: 'supervisor', protocol: entry.protocol });
-    const credentials = this.opts.credentials;
-    if (!credentials) {
-      this.spawnMapper(entry, {}, log);
-      return;
-    }
-    credentials(entry.protocol).then(
+    this.secretsEnv(entry.protocol).then(
       (env) => this.spawnMapper(entry, env, log),
       (err: unknown) => {
         if (this.stopping || !entry.wanted) return;
         const delay = this.scheduleRestart(entry);
         log.error(
           { err: (err as Error).message, restartInMs: delay },
-          `cannot create the ${entry.protocol} mapper's MQTT credentials; trying again after backoff`,
+          `cannot create the ${entry.protocol} mapper's credentials; trying again after backoff`,
         );
       },
     );
+  }
+
+  /** The mapper's MQTT credentials and a new DMI token, as files named in environment variables. */
+  private async secretsEnv(protocol: string): Promise<Record<string, string>> {
+    const env = (await this.opts.credentials?.(protocol)) ?? {};
+    const tokens = this.opts.dmiTokens;
+    if (!tokens) return env;
+    const file = mapperDmiTokenFile(this.opts.dataDir, protocol);
+    await writeSecretFile(file, `${tokens.issue(protocol)}\n`);
+    return { ...env, EDGETWIN_DMI_TOKEN_FILE: file };
   }
 
   private spawnMapper(entry: Entry, extraEnv: Record<string, string>, log: Logger): void {
@@ -194,6 +217,7 @@ export class MapperSupervisor {
 
   private async terminate(entry: Entry): Promise<void> {
     entry.wanted = false;
+    this.opts.dmiTokens?.revoke(entry.protocol);
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = undefined;
     const child = entry.child;
