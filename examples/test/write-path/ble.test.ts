@@ -2,8 +2,9 @@
  * Writes to a simulated BLE peripheral (noble driven through the simulator's bindings) through
  * edgecore's HTTP API: a fixed-point characteristic (int16, scale 0.01) converges with one write,
  * counted at the peripheral, and the delta clears; a write to a characteristic the peripheral
- * declares read-only answers 502 WriteNotPermitted. (noble reports no ATT error response to a
- * write, so a GATT error the peripheral answers at write time cannot be observed through it.)
+ * declares read-only answers 502 WriteNotPermitted (refused by the mapper); a characteristic that
+ * declares `write` but answers the Write Request with an ATT Error Response (InsufficientAuthentication)
+ * answers 502 naming it after one attempt, until the peripheral grants writes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBleMapper } from '@edgetwin/mapper-ble';
@@ -22,6 +23,7 @@ spec:
   properties:
     - { name: target, type: FLOAT, accessMode: ReadWrite }
     - { name: mode, type: INT, accessMode: ReadWrite }
+    - { name: schedule, type: INT, accessMode: ReadWrite }
 ---
 apiVersion: devices.kubeedge.io/v1beta1
 kind: Device
@@ -48,6 +50,12 @@ spec:
       visitors:
         protocolName: bluetooth
         configData: { serviceUUID: 'fff0', characteristicUUID: 'fff2', codec: { format: uint8 } }
+    - name: schedule
+      collectCycle: 500
+      reportCycle: 500
+      visitors:
+        protocolName: bluetooth
+        configData: { serviceUUID: 'fff0', characteristicUUID: 'fff3', codec: { format: uint8 } }
 `;
 
 describe('the write path against a simulated BLE peripheral', () => {
@@ -68,6 +76,8 @@ describe('the write path against a simulated BLE peripheral', () => {
             { uuid: 'fff1', properties: ['read', 'write'], value: start, onWrite: (data) => written.push(data) },
             // A characteristic the peripheral does not let centrals write (GATT: Write Not Permitted).
             { uuid: 'fff2', properties: ['read'], value: Buffer.from([1]) },
+            // Declares `write` but answers Write Requests with ATT error 0x05 until granted.
+            { uuid: 'fff3', properties: ['read', 'write'], value: Buffer.from([0]), refuseWritesWith: 0x05 },
           ],
         },
       ],
@@ -76,7 +86,7 @@ describe('the write path against a simulated BLE peripheral', () => {
       yaml,
       definition: createBleMapper({ bindings: new SimBindings(world), adapterTimeoutMs: 500 }),
     });
-    await path.online(DEV, ['target', 'mode']);
+    await path.online(DEV, ['target', 'mode', 'schedule']);
   }, 90_000);
 
   afterAll(async () => {
@@ -104,5 +114,31 @@ describe('the write path against a simulated BLE peripheral', () => {
     const t = await path.twin(DEV);
     expect(t.desired.mode?.write).toMatchObject({ status: 'failed', code: 'WriteNotPermitted' });
     expect(t.reported.mode?.value).toBe(1);
+  });
+
+  it('a write the peripheral answers with an ATT error gives 502 naming it after one attempt; once granted the same write is applied', async () => {
+    const schedule = world.get(MAC)!.characteristic('fff0', 'fff3')!;
+    const refused = await path.patch(DEV, { schedule: 3 });
+    expect(refused.status).toBe(502);
+    expect(refused.contentType).toContain('application/problem+json');
+    expect(refused.body).toMatchObject({
+      code: 'ET_WRITE_FAILED',
+      deviceCode: 'InsufficientAuthentication',
+      property: 'schedule',
+    });
+    expect(String(refused.body.detail)).toContain('ATT error 0x05 InsufficientAuthentication');
+    expect(schedule.writeAttempts).toBe(1);
+    const t = await path.twin(DEV);
+    expect(t.desired.schedule?.write).toMatchObject({ status: 'failed', code: 'InsufficientAuthentication' });
+    expect(t.reported.schedule?.value).toBe(0);
+
+    schedule.grantWrites();
+    const again = await path.patch(DEV, { schedule: 3 });
+    expect(again.status).toBe(200);
+    expect(schedule.writeAttempts).toBe(2);
+    const after = await path.twin(DEV);
+    expect(after.desired.schedule?.write?.status).toBe('applied');
+    expect(after.reported.schedule?.value).toBe(3);
+    expect(after.delta).not.toHaveProperty('schedule');
   });
 });

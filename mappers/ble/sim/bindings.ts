@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { normalizeUuid } from '../src/config.js';
+import { ATT_ERROR_EVENT, type AttErrorReport } from '../src/transport/att-errors.js';
 import type { AdapterState, NobleBindings } from '../src/transport/noble-types.js';
 import type { SimCharacteristic, SimPeripheral, SimWorld } from './world.js';
 
@@ -38,6 +39,7 @@ export class SimBindings extends EventEmitter implements NobleBindings {
     super();
     this.latencyMs = opts.latencyMs ?? 2;
     this.advertiseIntervalMs = opts.advertiseIntervalMs ?? 100;
+    this.setMaxListeners(0); // sessions wait for ATT errors here, one listener per pending request
     world.on('adapterState', this.onAdapterState);
     world.once('stop', () => this.dispose());
   }
@@ -194,17 +196,41 @@ export class SimBindings extends EventEmitter implements NobleBindings {
     return this.connected(id)?.characteristic(serviceUuid, characteristicUuid);
   }
 
-  read(id: string, serviceUuid: string, characteristicUuid: string): void {
-    const c = this.char(id, serviceUuid, characteristicUuid);
-    if (c) this.later(() => this.emit('read', id, c.serviceUuid, c.uuid, Buffer.from(c.read()), false));
+  /**
+   * A refused request (an ATT Error Response on a radio) is emitted as `ATT_ERROR_EVENT` with an
+   * `AttErrorReport`, an extension of noble's bindings contract that the mapper listens to; noble
+   * itself hears nothing, as with its hci-socket bindings.
+   */
+  private refuse(id: string, c: SimCharacteristic, requestOpcode: number, code: number): void {
+    const report: AttErrorReport = {
+      peripheralUuid: id,
+      serviceUuid: c.serviceUuid,
+      characteristicUuid: c.uuid,
+      requestOpcode,
+      handle: c.handle,
+      code,
+    };
+    this.emit(ATT_ERROR_EVENT, report);
   }
 
-  write(id: string, serviceUuid: string, characteristicUuid: string, data: Buffer, _withoutResponse: boolean): void {
+  read(id: string, serviceUuid: string, characteristicUuid: string): void {
     const c = this.char(id, serviceUuid, characteristicUuid);
     if (!c) return;
     this.later(() => {
-      c.write(Buffer.from(data));
-      this.emit('write', id, c.serviceUuid, c.uuid);
+      const value = c.read();
+      if (Buffer.isBuffer(value)) this.emit('read', id, c.serviceUuid, c.uuid, Buffer.from(value), false);
+      else this.refuse(id, c, 0x0a, value.attError);
+    });
+  }
+
+  write(id: string, serviceUuid: string, characteristicUuid: string, data: Buffer, withoutResponse: boolean): void {
+    const c = this.char(id, serviceUuid, characteristicUuid);
+    if (!c) return;
+    this.later(() => {
+      const refused = c.write(Buffer.from(data));
+      // A Write Command has no response: a refused one is dropped silently, as on a radio.
+      if (refused === undefined || withoutResponse) this.emit('write', id, c.serviceUuid, c.uuid);
+      else this.refuse(id, c, 0x12, refused);
     });
   }
 

@@ -25,8 +25,14 @@ export const DEMO = {
     service: 'ff10',
     power: 'ff11', // uint8 0/1, read + write
     brightness: 'ff12', // uint8 0..100, read + write
+    // uint8, read + write advertised, but writes are answered with ATT error 0x05
+    // InsufficientAuthentication until a central writes a non-zero byte to `grant`.
+    scene: 'ff13',
+    grant: 'ff14', // uint8, write: non-zero grants writes of `scene`, 0 takes the grant back
   },
 } as const;
+
+const ATT_INSUFFICIENT_AUTHENTICATION = 0x05;
 
 export interface DemoOptions {
   /** Sensor notification interval (ms, default 1000). */
@@ -105,6 +111,22 @@ export function addDemoPeripherals(world: SimWorld): DemoPeripherals {
         characteristics: [
           { uuid: l.power, properties: ['read', 'write'], value: Buffer.from([0]) },
           { uuid: l.brightness, properties: ['read', 'write', 'writeWithoutResponse'], value: Buffer.from([50]) },
+          {
+            uuid: l.scene,
+            properties: ['read', 'write'],
+            value: Buffer.from([0]),
+            refuseWritesWith: ATT_INSUFFICIENT_AUTHENTICATION,
+          },
+          {
+            uuid: l.grant,
+            properties: ['write'],
+            value: Buffer.from([0]),
+            onWrite: (data, c) => {
+              const scene = c.peripheral.characteristic(l.service, l.scene);
+              if (data[0]) scene?.grantWrites();
+              else scene?.refuseWritesWith(ATT_INSUFFICIENT_AUTHENTICATION);
+            },
+          },
         ],
       },
     ],

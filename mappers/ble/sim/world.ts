@@ -15,33 +15,68 @@ export interface SimCharacteristicInit {
   onWrite?(data: Buffer, characteristic: SimCharacteristic): void;
   /** Computes the value on each read (a thermometer measuring on demand). */
   onRead?(characteristic: SimCharacteristic): Buffer;
+  /**
+   * An ATT error code (e.g. 0x05 InsufficientAuthentication) the peripheral answers every write
+   * request with, although it advertises `write`, until `grantWrites()`.
+   */
+  refuseWritesWith?: number;
+  /** An ATT error code the peripheral answers every read request with, until `grantReads()`. */
+  refuseReadsWith?: number;
 }
 
 export class SimCharacteristic {
   readonly uuid: string;
   readonly properties: CharacteristicProperty[];
   value: Buffer;
+  /** Write requests and commands that reached the peripheral, refused ones included. */
+  writeAttempts = 0;
+  /** The ATT error code writes are refused with, if any. */
+  writeError: number | undefined;
+  /** The ATT error code reads are refused with, if any. */
+  readError: number | undefined;
 
   constructor(
     readonly peripheral: SimPeripheral,
     readonly serviceUuid: string,
+    /** The attribute handle of the value (as a GATT server numbers them). */
+    readonly handle: number,
     private readonly init: SimCharacteristicInit,
   ) {
     this.uuid = normalizeUuid(init.uuid);
     this.properties = [...init.properties];
     this.value = Buffer.from(init.value ?? Buffer.alloc(0));
+    this.writeError = init.refuseWritesWith;
+    this.readError = init.refuseReadsWith;
   }
 
-  /** What a central's read returns. */
-  read(): Buffer {
+  /** From now on writes are accepted (e.g. the central was authorized on the peripheral). */
+  grantWrites(): void {
+    this.writeError = undefined;
+  }
+
+  /** From now on writes are answered with ATT error `code`. */
+  refuseWritesWith(code: number): void {
+    this.writeError = code;
+  }
+
+  grantReads(): void {
+    this.readError = undefined;
+  }
+
+  /** What a central's read returns, or the ATT error code it is refused with. */
+  read(): Buffer | { attError: number } {
+    if (this.readError !== undefined) return { attError: this.readError };
     if (this.init.onRead) this.value = Buffer.from(this.init.onRead(this));
     return this.value;
   }
 
-  /** A central wrote `data`. */
-  write(data: Buffer): void {
+  /** A central wrote `data`; returns the ATT error code when the peripheral refuses it. */
+  write(data: Buffer): number | undefined {
+    this.writeAttempts++;
+    if (this.writeError !== undefined) return this.writeError;
     this.value = Buffer.from(data);
     this.init.onWrite?.(this.value, this);
+    return undefined;
   }
 
   /** The peripheral changes its value; subscribed centrals get a notification. */
@@ -80,9 +115,16 @@ export class SimPeripheral extends EventEmitter {
     this.id = this.address.replace(/:/g, '');
     this.localName = init.localName;
     this.rssi = init.rssi ?? -60;
+    // Handles as a GATT server lays them out: service declaration, then declaration + value per characteristic.
+    let handle = 0;
     this.services = init.services.map((s) => {
       const uuid = normalizeUuid(s.uuid);
-      return { uuid, characteristics: s.characteristics.map((c) => new SimCharacteristic(this, uuid, c)) };
+      handle++;
+      const characteristics = s.characteristics.map((c) => {
+        handle += 2;
+        return new SimCharacteristic(this, uuid, handle, c);
+      });
+      return { uuid, characteristics };
     });
   }
 

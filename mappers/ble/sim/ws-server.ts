@@ -6,6 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ATT_ERROR_EVENT, ATT_READ_REQUESTS, type AttErrorReport } from '../src/transport/att-errors.js';
 import { SimBindings } from './bindings.js';
 import { startDemoWorld } from './demo.js';
 import type { SimWorld } from './world.js';
@@ -21,6 +22,11 @@ export interface BleSimulatorOptions {
   /** The peripherals to serve; default: the demo world (sensor, thermometer, light). */
   world?: SimWorld;
   notifyIntervalMs?: number;
+  /**
+   * Answer refused requests with `attError` to clients that ask for it (default true); false
+   * serves only noble's plain protocol, as simulators before the extension did.
+   */
+  attErrors?: boolean;
 }
 
 export interface BleSimulator {
@@ -37,11 +43,25 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 /** Wires one websocket client to its own bindings over the shared world. */
-function serve(ws: WebSocket, world: SimWorld): void {
+function serve(ws: WebSocket, world: SimWorld, attErrors: boolean): void {
   const b = new SimBindings(world);
   const send = (event: Record<string, unknown>) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
   };
+  /** The client sent the hello of the ATT error extension (src/transport/websocket-att.ts). */
+  let wantsAttErrors = false;
+  // A refused request: the usual answer plus `attError` for clients that asked; nothing for others.
+  b.on(ATT_ERROR_EVENT, (r: AttErrorReport) => {
+    if (!wantsAttErrors) return;
+    const { peripheralUuid, serviceUuid, characteristicUuid, requestOpcode, handle, code } = r;
+    send({
+      type: ATT_READ_REQUESTS.includes(requestOpcode) ? 'read' : 'write',
+      peripheralUuid,
+      serviceUuid,
+      characteristicUuid,
+      attError: { code, requestOpcode, handle },
+    });
+  });
   b.on('stateChange', (state: string) => send({ type: 'stateChange', state }));
   b.on(
     'discover',
@@ -126,6 +146,9 @@ function serve(ws: WebSocket, world: SimWorld): void {
     const c = str(cmd.characteristicUuid);
     const data = Buffer.from(str(cmd.data), 'hex');
     switch (cmd.action) {
+      case 'edgetwin':
+        wantsAttErrors = attErrors && cmd.attErrors === 1;
+        return undefined;
       case 'startScanning':
         return b.startScanning(strs(cmd.serviceUuids), cmd.allowDuplicates === true);
       case 'stopScanning':
@@ -183,7 +206,8 @@ export async function startBleSimulator(opts: BleSimulatorOptions = {}): Promise
     wss.once('listening', resolve);
     wss.once('error', reject);
   });
-  wss.on('connection', (ws) => serve(ws, world));
+  const attErrors = opts.attErrors ?? true;
+  wss.on('connection', (ws) => serve(ws, world, attErrors));
   const port = (wss.address() as AddressInfo).port;
   return {
     port,

@@ -36,6 +36,17 @@ export function exampleDevice(name: string, patch: (device: Device) => void = ()
   return toMapperDevice(bleMapper, { device, model });
 }
 
+/**
+ * The demo light with its properties pointed at `grant` (power: ff14, dataWrite ON/OFF) and
+ * `scene` (brightness: ff13, uint8), which refuses writes with InsufficientAuthentication until granted.
+ */
+export function lockedLight(): BleDevice {
+  return exampleDevice('ble-light-1', (d) => {
+    d.spec.properties[0]!.visitors!.configData!.characteristicUUID = 'ff14';
+    d.spec.properties[1]!.visitors!.configData!.characteristicUUID = 'ff13';
+  });
+}
+
 export function testContext(): MapperContext {
   return {
     nodeName: 'test-node',

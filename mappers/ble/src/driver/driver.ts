@@ -121,6 +121,7 @@ export function createBleDriver(
       hooks,
       logger: dlog,
       operationTimeoutMs,
+      attErrors: loaded.attErrors,
       onLinkLost: () => {
         lostAt.set(device.id, ctx.clock.now());
         sessions.delete(session);

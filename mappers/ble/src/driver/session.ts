@@ -8,6 +8,7 @@ import { type DeviceSession, type MapperProperty, type Reading, type SessionHook
 import type { Logger } from 'pino';
 import { propertyCodec } from '../codec/property-codec.js';
 import type { BleVisitorConfig } from '../config.js';
+import { withAttErrors, type AttErrorSource, type AttTarget } from '../transport/att-errors.js';
 import type { GattTable } from '../transport/gatt.js';
 import type { Noble, NobleCharacteristic, NoblePeripheral } from '../transport/noble-types.js';
 import { withTimeout } from '../transport/timeout.js';
@@ -22,6 +23,8 @@ export interface BleSessionOptions {
   hooks: SessionHooks;
   logger: Logger;
   operationTimeoutMs: number;
+  /** ATT Error Responses of this session's bindings (a refused read or write fails with its name). */
+  attErrors?: AttErrorSource | undefined;
   /** Called when the link drops (not when the session is closed). */
   onLinkLost(): void;
   /** Called when the session is closed. */
@@ -77,10 +80,24 @@ export class BleSession implements DeviceSession<BleVisitorConfig> {
         { details: { property: p.name, characteristicProperties: c.properties } },
       );
     }
-    return withTimeout(c.readAsync(), this.o.operationTimeoutMs, `reading ${p.name} (${c.uuid})`, [
-      signal,
-      this.link.signal,
-    ]);
+    return withAttErrors(this.o.attErrors, this.target(p, c, 'read'), () =>
+      withTimeout(c.readAsync(), this.o.operationTimeoutMs, `reading ${p.name} (${c.uuid})`, [
+        signal,
+        this.link.signal,
+      ]),
+    );
+  }
+
+  /** What an ATT Error Response for this property's read or write names. */
+  private target(p: Prop, c: NobleCharacteristic, op: AttTarget['op']): AttTarget {
+    return {
+      property: p.name,
+      mac: this.o.mac,
+      peripheralUuid: this.o.peripheral.id,
+      serviceUuid: this.o.gatt.serviceOf(c) ?? '',
+      characteristicUuid: c.uuid,
+      op,
+    };
   }
 
   private async readOne(p: Prop, signal: AbortSignal): Promise<Reading> {
@@ -170,11 +187,12 @@ export class BleSession implements DeviceSession<BleVisitorConfig> {
     }
     const bytes = propertyCodec(p).encode(value);
     const withoutResponse = p.visitor.writeWithoutResponse || !props.includes('write');
-    await withTimeout(
-      c.writeAsync(bytes, withoutResponse),
-      this.o.operationTimeoutMs,
-      `writing ${p.name} (${c.uuid})`,
-      [signal, this.link.signal],
+    // A refusal (ATT Error Response) rejects with ET_PROTOCOL, details.status = its spec name: final for the runtime.
+    await withAttErrors(this.o.attErrors, this.target(p, c, 'write'), () =>
+      withTimeout(c.writeAsync(bytes, withoutResponse), this.o.operationTimeoutMs, `writing ${p.name} (${c.uuid})`, [
+        signal,
+        this.link.signal,
+      ]),
     );
     this.o.logger.debug({ property: p.name, bytes: bytes.toString('hex') }, 'wrote');
     if (!props.includes('read')) return undefined;

@@ -17,6 +17,11 @@ export class GattTable {
     readonly entries: readonly GattEntry[],
   ) {}
 
+  /** The service a discovered characteristic belongs to (noble's service uuid). */
+  serviceOf(characteristic: NobleCharacteristic): string | undefined {
+    return this.entries.find((e) => e.characteristic === characteristic)?.serviceUuid;
+  }
+
   /** The characteristic, or an ET_CONFIG_INVALID error that lists what the peripheral has. */
   lookup(property: string, characteristicUuid: string, serviceUuid?: string): NobleCharacteristic | EdgeTwinError {
     const c = normalizeUuid(characteristicUuid);

@@ -8,7 +8,10 @@
  */
 import { EdgeTwinError, errorMessage } from '@edgetwin/sdk';
 import { BindingsKinds, type BindingsKind } from '../config.js';
+import type { AttErrorSource } from './att-errors.js';
+import { hookGattAttErrors, type GattClass } from './gatt-att-hook.js';
 import type { Noble, NobleBindings } from './noble-types.js';
+import { websocketAttErrors } from './websocket-att.js';
 
 /** Bindings opened on the first device, e.g. the simulator's `openDemoBindings`. */
 export type OpenBindings = () => Promise<OpenedBindings>;
@@ -26,6 +29,11 @@ export type BindingsChoice = BindingsKind | NobleBindings | OpenBindings;
 export interface LoadedNoble {
   noble: Noble;
   kind: string;
+  /**
+   * Where ATT Error Responses to reads and writes are reported (see att-errors.ts): the hci
+   * Gatt hook, the websocket extension, or the injected bindings themselves (SimBindings emits them).
+   */
+  attErrors: AttErrorSource;
   /** Releases what loading created (the simulated world's timers, the websocket). */
   release(): Promise<void>;
 }
@@ -66,21 +74,37 @@ export async function loadNoble(choice: BindingsChoice): Promise<LoadedNoble> {
   if (typeof choice === 'function') {
     const withBindings = await importWithBindings();
     const opened = await choice();
-    return { noble: withBindings(opened.bindings), kind: opened.kind, release: () => opened.release() };
+    return {
+      noble: withBindings(opened.bindings),
+      kind: opened.kind,
+      attErrors: opened.bindings,
+      release: () => opened.release(),
+    };
   }
   if (typeof choice !== 'string') {
     const withBindings = await importWithBindings();
-    return { noble: withBindings(choice), kind: 'custom', release: () => Promise.resolve() };
+    return { noble: withBindings(choice), kind: 'custom', attErrors: choice, release: () => Promise.resolve() };
   }
   switch (choice) {
     case 'hci': {
+      // Before noble opens the socket: a noble whose Gatt internals changed fails here, loudly.
+      const hook = hookGattAttErrors(await importCjs<GattClass>('@abandonware/noble/lib/hci-socket/gatt.js'));
       let noble: Noble;
       try {
         noble = await importCjs<Noble>('@abandonware/noble');
       } catch (err) {
+        hook.release();
         throw noAdapterError(err);
       }
-      return { noble, kind: 'hci', release: () => Promise.resolve() };
+      return {
+        noble,
+        kind: 'hci',
+        attErrors: hook.source,
+        release: () => {
+          hook.release();
+          return Promise.resolve();
+        },
+      };
     }
     case 'websocket': {
       const withBindings = await importWithBindings();
@@ -88,10 +112,12 @@ export async function loadNoble(choice: BindingsChoice): Promise<LoadedNoble> {
       // noble must listen before the socket can deliver the server's first stateChange: no await between these.
       const bindings = new Bindings();
       const noble = withBindings(bindings);
+      const attErrors = websocketAttErrors(bindings);
       const ws = (bindings as unknown as { _ws?: { close(): void } })._ws;
       return {
         noble,
         kind: 'websocket',
+        attErrors,
         release: () => {
           ws?.close();
           return Promise.resolve();
