@@ -11,7 +11,7 @@
  *   naming an attacker's TCP listener never makes the mapper connect there (a listener records
  *   connections), while the devices edgecore sends it are served.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { API_VERSION, modelKey, resolveDevice, type Device, type DeviceModel } f
 import { Status, loadDmi, newDmiToken, toPbDevice, toPbModel, unary } from '@edgetwin/sdk/dmi';
 import { waitFor } from '@edgetwin/sdk/testing';
 import { mapperDmiTokenFile } from '@edgetwin/edgecore';
-import { startEdgecore, tempDir, type EdgecoreProcess } from '../helpers/edgecore-process.js';
+import { CLI, startEdgecore, tempDir, type EdgecoreProcess } from '../helpers/edgecore-process.js';
 
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'thermostat.yaml');
 const T = 30_000;
@@ -250,6 +250,15 @@ describe('DMI with a token per mapper (edgecore and the Modbus mapper as process
 describe('DMI with --dmi-anonymous deny', () => {
   let edge: EdgecoreProcess | undefined;
   afterAll(async () => edge?.kill());
+
+  it('an unknown --dmi-anonymous mode is refused at start, naming the modes', () => {
+    const r = spawnSync(process.execPath, [CLI, 'edge', '--devices', tempDir('dmi-mode'), '--dmi-anonymous', 'open'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('--dmi-anonymous open: expected one of unmanaged, deny');
+  });
 
   it('refuses every call without a token (UNAUTHENTICATED), even for a protocol edgecore has no mapper for', async () => {
     const devicesDir = tempDir('dmi-deny-devices');
