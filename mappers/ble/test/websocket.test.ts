@@ -67,6 +67,15 @@ describe('ATT errors over the websocket protocol', () => {
       await session.write(grant!, 'ON', signal());
       expect((await session.write(sceneProp!, 9, signal()))?.value).toBe(9);
       expect(scene(server).value).toEqual(Buffer.from([9]));
+
+      // A refused read: noble alone would hand back no bytes; the extension names the refusal.
+      scene(server).readError = 0x02;
+      const read = (await session.read!([sceneProp!], signal())).get(sceneProp!.name);
+      expect(isEdgeTwinError(read, 'ET_PROTOCOL')).toBe(true);
+      expect((read as { details: Record<string, unknown> }).details).toMatchObject({
+        status: 'ReadNotPermitted',
+        attRequestOpcode: 0x0a,
+      });
       await session.close();
     } finally {
       await d.stop();
