@@ -72,7 +72,7 @@ describe('ATT errors over the websocket protocol', () => {
       scene(server).readError = 0x02;
       const read = (await session.read!([sceneProp!], signal())).get(sceneProp!.name);
       expect(isEdgeTwinError(read, 'ET_PROTOCOL')).toBe(true);
-      expect((read as { details: Record<string, unknown> }).details).toMatchObject({
+      expect((read as unknown as { details: Record<string, unknown> }).details).toMatchObject({
         status: 'ReadNotPermitted',
         attRequestOpcode: 0x0a,
       });
