@@ -40,7 +40,6 @@
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 
 export interface EdgeHeapOptions {
   /**
@@ -86,14 +85,8 @@ export function startOptimizing(): void {
 }
 
 /**
- * Runs a full garbage collection now. A daemon calls it once it has settled after start-up:
- * loading 1,000 devices leaves ~10 MB of garbage (the parsed YAML, the first publishes) that an
- * idle process would otherwise keep, since V8 only collects the old generation when it grows.
- * (`--expose-gc` is switched on just long enough to take `gc` from a fresh context.)
+ * Runs a full garbage collection now (the sdk's, re-exported here). A daemon calls it once it has
+ * settled after start-up: loading 1,000 devices leaves ~10 MB of garbage (the parsed YAML, the
+ * first publishes) that an idle process would otherwise keep.
  */
-export function collectGarbageNow(): void {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  setFlagsFromString('--no-expose-gc');
-  gc();
-}
+export { collectGarbageNow } from '@edgetwin/sdk/util';

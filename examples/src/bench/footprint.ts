@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { processCpuSeconds } from '@edgetwin/sdk/util';
 import { freePort, waitFor } from '@edgetwin/sdk/testing';
 import { ROOT, startSimulators, writeDevices } from './footprint-setup.js';
-import { childPids, commandLine, footprint, mb, type ProcessFootprint } from './proc-memory.js';
+import { aloneBytes, childPids, commandLine, footprint, mb, type ProcessFootprint } from './proc-memory.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,9 +35,14 @@ type Sample = Map<string, ProcessFootprint & { cpu: number }>;
 interface RunResult {
   devices: number;
   readyMs: number;
+  /** When each device (namespace/name) first reported a value, ms after edgecore started. */
+  firstValues: Map<string, number>;
   atReady: Sample;
   afterPolling: Sample;
   peakPss: number;
+  /** aloneBytes() of the edge's processes at ready and after polling. */
+  aloneAtReady: number;
+  aloneAfterPolling: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -140,6 +145,7 @@ async function runOnce(modbusDevices: number, seconds: number, settleSeconds: nu
     const readyMs = Math.max(...firstValues.values());
     await sleep(settleSeconds * 1000);
     const atReady = sample(edgecore.pid!);
+    const aloneAtReady = aloneBytes([...edgeProcesses(edgecore.pid!).values()]);
     let peakPss = total(atReady).pss;
     const end = Date.now() + seconds * 1000;
     while (Date.now() < end) {
@@ -147,8 +153,18 @@ async function runOnce(modbusDevices: number, seconds: number, settleSeconds: nu
       peakPss = Math.max(peakPss, total(sample(edgecore.pid!)).pss);
     }
     const afterPolling = sample(edgecore.pid!);
+    const aloneAfterPolling = aloneBytes([...edgeProcesses(edgecore.pid!).values()]);
     peakPss = Math.max(peakPss, total(afterPolling).pss);
-    return { devices: modbusDevices, readyMs, atReady, afterPolling, peakPss };
+    return {
+      devices: modbusDevices,
+      readyMs,
+      firstValues,
+      atReady,
+      afterPolling,
+      peakPss,
+      aloneAtReady,
+      aloneAfterPolling,
+    };
   } finally {
     edgecore.kill('SIGTERM');
     await Promise.race([exited, sleep(15_000).then(() => edgecore.kill('SIGKILL'))]);
@@ -163,9 +179,16 @@ function report(r: RunResult, seconds: number, settle: number): void {
   console.log(
     `  start to ready          ${(r.readyMs / 1000).toFixed(1)} s (edgecore started -> every device reported a value)`,
   );
+  const byTime = [...r.firstValues].sort((a, b) => a[1] - b[1]);
+  const shown = byTime.length > 8 ? [...byTime.slice(0, 3), ...byTime.slice(-5)] : byTime;
+  console.log(`  first value per device  ${shown.map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
   printSample(`at ready (+${settle} s; CPU: since the process started)`, r.atReady);
   printSample(`after ${seconds} s of polling (CPU: used meanwhile)`, r.afterPolling, r.atReady);
   console.log(`  peak total PSS while polling ${mb(r.peakPss)} MB (sampled every 2 s)`);
+  console.log(
+    `  the edge alone           ${mb(r.aloneAtReady)} MB at ready, ${mb(r.aloneAfterPolling)} MB after polling ` +
+      '(USS plus every shared page once: what these processes hold with no simulator or other node process beside them)',
+  );
   console.log(
     `  load average ${loadavg()
       .map((l) => l.toFixed(2))

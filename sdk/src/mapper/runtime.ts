@@ -17,6 +17,7 @@ import { errorMessage } from '../errors.js';
 import { parseDeviceId } from '../hw/topics.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { collectGarbageNow } from '../util/heap.js';
 import { toMapperDevice } from './device-config.js';
 import { DeviceWorker, type DeviceState } from './device-worker.js';
 import { DmiChannel } from './dmi-channel.js';
@@ -65,6 +66,12 @@ export interface RunMapperOptions {
    * calls to its own socket without it; without it (started by hand) it takes any call, as before.
    */
   dmiToken?: string;
+  /**
+   * How long after its first registration with edgecore the mapper collects its start-up garbage
+   * once (`collectGarbageNow`; default 5000 ms, 0: never). By then the protocol library is loaded
+   * and the devices have arrived; what that left behind would otherwise stay in an idle mapper.
+   */
+  settleHeapAfterMs?: number;
 }
 
 /** Unix socket paths are limited to 107 bytes on Linux. */
@@ -133,6 +140,8 @@ export async function runMapper<PS extends TSchema, VS extends TSchema>(
   const rejected = new Map<string, string>();
   const ops = new Map<string, Promise<void>>();
   let stopped = false;
+  let settleHeap: NodeJS.Timeout | 'done' | undefined;
+  const settleHeapAfterMs = options.settleHeapAfterMs ?? 5000;
 
   /** Runs spec changes of one device in order, so an old session is closed before a new one opens. */
   const serial = (id: string, fn: () => Promise<void>): void => {
@@ -251,6 +260,13 @@ export async function runMapper<PS extends TSchema, VS extends TSchema>(
       registered: () => {
         for (const w of workers.values()) w.onEdgecoreConnected();
         for (const [id, message] of rejected) reject(id, message);
+        if (settleHeap === undefined && settleHeapAfterMs > 0) {
+          settleHeap = setTimeout(() => {
+            settleHeap = 'done';
+            collectGarbageNow();
+            log.debug('collected the start-up garbage');
+          }, settleHeapAfterMs).unref();
+        }
       },
     },
   });
@@ -272,6 +288,7 @@ export async function runMapper<PS extends TSchema, VS extends TSchema>(
     async stop() {
       if (stopped) return;
       stopped = true;
+      if (settleHeap !== undefined && settleHeap !== 'done') clearTimeout(settleHeap);
       await Promise.all(ops.values());
       await Promise.all([...workers.values()].map((w) => w.stop({ publishOffline: true })));
       workers.clear();

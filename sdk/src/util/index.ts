@@ -4,3 +4,4 @@ export { Backoff, retry, type BackoffOptions, type RetryOptions } from './backof
 export * from './repeated-log.js';
 export * from './deadline.js';
 export * from './proc.js';
+export * from './heap.js';
