@@ -141,7 +141,12 @@ async function runOnce(modbusDevices: number, seconds: number, settleSeconds: nu
   });
   const exited = new Promise((done) => edgecore.once('exit', done));
   try {
-    const firstValues = await waitForFirstValues(`http://127.0.0.1:${httpPort}/api/v1`, expected, startedAt);
+    const firstValues = await Promise.race([
+      waitForFirstValues(`http://127.0.0.1:${httpPort}/api/v1`, expected, startedAt),
+      exited.then(() => {
+        throw new Error(`edgecore exited (${edgecore.exitCode ?? edgecore.signalCode}) before every device reported`);
+      }),
+    ]);
     const readyMs = Math.max(...firstValues.values());
     await sleep(settleSeconds * 1000);
     const atReady = sample(edgecore.pid!);
