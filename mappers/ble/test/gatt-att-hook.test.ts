@@ -176,6 +176,28 @@ describe("ATT Error Responses through noble's hci-socket Gatt", () => {
     expect(reports.map((r) => r.code)).toEqual([0x08]);
   });
 
+  it('a long write refused at its first Prepare Write fails with that error, although noble later reports it written', async () => {
+    const { gatt, link, reports } = connect();
+    const value = Buffer.alloc(30, 0x11); // longer than MTU 23 - 3: Prepare Write x2 + Execute Write
+    const refused = withAttErrors(hook!.source, target, () => {
+      const done = written(gatt);
+      gatt.write('fff0', 'fff1', value, false);
+      return done;
+    });
+    expect(link.last).toBe(`16030000 00${'11'.repeat(18)}`.replace(/ /g, ''));
+    link.answer('01 16 0300 0d'); // Invalid Attribute Value Length
+    expect(link.last).toBe(`160300 1200${'11'.repeat(12)}`.replace(/ /g, ''));
+    link.answer(`170300 1200${'11'.repeat(12)}`);
+    expect(link.last).toBe('1801');
+    link.answer('19'); // noble emits 'write' on the Execute Write Response whatever came before
+    const err = await refused.catch((e: unknown) => e);
+    expect((err as { details: Record<string, unknown> }).details).toMatchObject({
+      status: 'InvalidAttributeValueLength',
+      attRequestOpcode: 0x16,
+    });
+    expect(reports.map((r) => r.code)).toEqual([0x0d]);
+  });
+
   it('names ATT codes as the Core specification does', () => {
     expect(
       [0x01, 0x02, 0x03, 0x05, 0x08, 0x0d, 0x0e, 0x0f, 0x80, 0x9f, 0xfd, 0x60].map((c) => attErrorName(c)),

@@ -7,7 +7,9 @@
  * and `read`'s turns an error into an empty value. The hook wraps `write` and `read` so that, for
  * the duration of the call, the callbacks they queue first look at the response: an Error Response
  * (opcode 0x01, request opcode, handle, error code) is reported as an `AttErrorReport` on every
- * registered source, then noble's callback runs unchanged (its queue goes on as before).
+ * registered source, then noble's callback runs unchanged (its queue goes on as before). A long
+ * write's Prepare/Execute Write requests are queued inside `write` and covered; a read's Read Blob
+ * continuation is queued later and is not (AttributeNotLong there just means "no more bytes").
  *
  * Authentication, authorization and encryption errors (0x05, 0x08, 0x0F) on a link that is not
  * encrypted yet never reach that callback: noble starts pairing instead and, when pairing fails,
