@@ -5,10 +5,13 @@
  * connection there. A mapper started by hand without a token takes calls as before. The forged
  * calls come from @grpc/grpc-js with the proto, an independent client.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { modelKey, resolveDevice } from '@edgetwin/sdk';
 import { Status, loadDmi, newDmiToken, toPbDevice, toPbModel, unary } from '@edgetwin/sdk/dmi';
-import { runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
+import { parseMapperArgs, runMapper, type MapperHandle } from '@edgetwin/sdk/mapper';
 import { DmiSide, captureLogs, waitFor } from '@edgetwin/sdk/testing';
 import { systemClock } from '@edgetwin/sdk/util';
 import type * as Grpc from '@grpc/grpc-js';
@@ -98,5 +101,20 @@ describe('a mapper started with a DMI token', () => {
     await unary(client, 'RegisterDevice', { device }, 5000);
     await waitFor(() => plain.connectAttempts.length > 0, T, 'a session to the registered device');
     expect(new Set(side.tokensSeen)).toEqual(new Set(['']));
+  });
+});
+
+describe('the DMI token on the mapper command line', () => {
+  it('is read from the file --dmi-token-file or EDGETWIN_DMI_TOKEN_FILE names; an empty file is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgetwin-dmi-token-'));
+    const file = join(dir, 'dmi-token');
+    writeFileSync(file, 'abc_DEF-123\n', { mode: 0o600 });
+    expect(parseMapperArgs('memory', ['--dmi-token-file', file], {})).toMatchObject({ dmiToken: 'abc_DEF-123' });
+    expect(parseMapperArgs('memory', [], { EDGETWIN_DMI_TOKEN_FILE: file })).toMatchObject({ dmiToken: 'abc_DEF-123' });
+    expect(parseMapperArgs('memory', [], {})).not.toHaveProperty('dmiToken');
+    writeFileSync(file, '\n');
+    expect(() => parseMapperArgs('memory', ['--dmi-token-file', file], {})).toThrow(
+      `--dmi-token-file ${file}: the file is empty`,
+    );
   });
 });

@@ -27,6 +27,7 @@ import {
   type PbReportDeviceStatesRequest,
   type PbReportDeviceStatusRequest,
 } from '@edgetwin/sdk/dmi';
+import { RepeatedLog } from '@edgetwin/sdk/util';
 import type { ReportInput, TwinService, TwinChangeEvent, WriteOutcomeInput } from '@edgetwin/device-twin';
 import { MapperLink, type DesiredDevice, type Registration } from './mapper-link.js';
 import type { DmiAccess, DmiCaller } from './dmi-access.js';
@@ -50,6 +51,8 @@ export class DmiServer {
   private server: DmiGrpcServer<'DeviceManagerService'> | undefined;
   readonly links = new Map<string, MapperLink>();
   private readonly log: Logger;
+  /** Refused calls, the same refusal logged once a minute per method (a flood of bad calls stays a few lines). */
+  private readonly refusals: RepeatedLog;
   private readonly onChange = (ev: TwinChangeEvent) => {
     if (ev.kind !== 'desired') return;
     const protocol = this.opts.twin.getDevice(ev.id)?.protocolName;
@@ -61,6 +64,7 @@ export class DmiServer {
 
   constructor(private readonly opts: DmiServerOptions) {
     this.log = opts.logger.child({ module: 'dmi' });
+    this.refusals = new RepeatedLog(this.log);
   }
 
   async start(): Promise<void> {
@@ -75,7 +79,8 @@ export class DmiServer {
         try {
           return access.authenticate(metadata);
         } catch (err) {
-          this.log.warn({ method, err: errorMessage(err) }, `DMI ${method} refused: ${errorMessage(err)}`);
+          const why = errorMessage(err);
+          this.refusals.warn(`${method} unauthenticated`, { method, err: why }, `DMI ${method} refused: ${why}`);
           throw err;
         }
       },
@@ -250,7 +255,8 @@ export class DmiServer {
       fn(req, call.caller).catch((err: unknown) => {
         const e = toGrpcError(err);
         if (e.code === Status.INTERNAL) this.log.error({ err: errorMessage(err) }, 'DMI request failed');
-        if (e.code === Status.PERMISSION_DENIED) this.log.warn({ method: call.method, err: e.details }, e.details);
+        if (e.code === Status.PERMISSION_DENIED)
+          this.refusals.warn(`${call.method} denied`, { method: call.method, err: e.details }, e.details);
         throw e;
       });
   }

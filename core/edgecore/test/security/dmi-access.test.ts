@@ -114,6 +114,18 @@ describe('DMI with a token per mapper (edgecore and the Modbus mapper as process
   let token: string;
   let legit: Awaited<ReturnType<typeof listener>>;
   let attacker: Awaited<ReturnType<typeof listener>>;
+  /** The registrations edgecore keeps (its DMI state file): protocol -> mapper socket. */
+  const registrations = () =>
+    Object.fromEntries(
+      (
+        JSON.parse(readFileSync(join(edge.dataDir, 'dmi-mappers.json'), 'utf8')) as {
+          mappers: { protocol: string; address: string; managed?: boolean }[];
+        }
+      ).mappers.map((m) => [m.protocol, { address: m.address, managed: m.managed }]),
+    );
+  const ours = () => ({
+    modbus: { address: join(edge.dataDir, 'mappers', 'modbus', 'dmi-mapper.sock'), managed: true },
+  });
   const twin = async (name: string) =>
     (await (await fetch(`${edge.http}/api/v1/devices/default/${name}/twin`)).json()) as {
       reported: Record<string, { value: unknown } | undefined>;
@@ -180,6 +192,7 @@ describe('DMI with a token per mapper (edgecore and the Modbus mapper as process
         code: Status.PERMISSION_DENIED,
       });
     expect(await twin('meter-1')).toEqual(before);
+    expect(registrations()).toEqual(ours());
     // Its own device is its to report.
     await unary(manager, 'ReportDeviceStates', state('thermostat-1', 'ok'), 5000, token);
   });
@@ -196,6 +209,7 @@ describe('DMI with a token per mapper (edgecore and the Modbus mapper as process
           code: Status.UNAUTHENTICATED,
         });
     expect(await twin('meter-1')).toEqual(before);
+    expect(registrations()).toEqual(ours());
   });
 
   it('without a token: the Modbus protocol (edgecore runs its mapper) is PERMISSION_DENIED; a protocol without a mapper of ours still works', async () => {
@@ -207,6 +221,7 @@ describe('DMI with a token per mapper (edgecore and the Modbus mapper as process
       code: Status.PERMISSION_DENIED,
     });
     expect((await twin('thermostat-1')).state).toBe(thermostat.state);
+    expect(registrations()).toEqual(ours());
     await unary(manager, 'ReportDeviceStatus', report('meter-1', '43'));
     expect((await twin('meter-1')).reported.level?.value).toBe(43);
   });
@@ -244,6 +259,31 @@ describe('DMI with a token per mapper (edgecore and the Modbus mapper as process
     } finally {
       mapper.close();
     }
+  });
+
+  it('a mapper edgecore restarts gets a new token; the old one is refused from then on', async () => {
+    const file = mapperDmiTokenFile(edge.dataDir, 'modbus');
+    const node = async () =>
+      (
+        (await (await fetch(`${edge.http}/api/v1/node`)).json()) as {
+          mappers: { protocol: string; pid?: number; state: string }[];
+        }
+      ).mappers.find((m) => m.protocol === 'modbus');
+    const pid = (await node())!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(
+      async () => {
+        const m = await node();
+        return m?.state === 'running' && m.pid !== pid && readFileSync(file, 'utf8').trim() !== token;
+      },
+      T,
+      'the Modbus mapper to run again with a new token',
+    );
+    const fresh = readFileSync(file, 'utf8').trim();
+    await unary(manager, 'ReportDeviceStates', state('thermostat-1', 'ok'), 5000, fresh);
+    await expect(unary(manager, 'ReportDeviceStates', state('thermostat-1', 'ok'), 5000, token)).rejects.toMatchObject({
+      code: Status.UNAUTHENTICATED,
+    });
   });
 });
 
