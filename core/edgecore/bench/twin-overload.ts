@@ -6,12 +6,15 @@
  * was answered, the peaks, and whether every acknowledged report is in the twin (per key the
  * values only grow, so the twin must hold at least the last one answered).
  */
-import { processMemory } from '@edgetwin/sdk/util';
+import { availableParallelism } from 'node:os';
+import { processCpuSeconds, processMemory } from '@edgetwin/sdk/util';
 import type { LoadConfig, LoadResult } from './twin-load.js';
 
 export interface OverloadContext {
   httpPort: number;
   pid: number;
+  /** The broker's pid when it is a process of its own (Mosquitto), for its CPU. */
+  brokerPid?: number;
   base: LoadConfig;
   /** Runs the load in its child process. */
   runLoad: (cfg: LoadConfig) => Promise<LoadResult>;
@@ -19,6 +22,10 @@ export interface OverloadContext {
   metric: (text: string, name: string) => number;
   mb: (n: number | undefined) => string;
 }
+
+const average = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
+const cpuOf = (pid: number | undefined) => (pid === undefined ? NaN : (processCpuSeconds(pid) ?? NaN));
 
 const COMMITTED = 'edgetwin_twin_updates_committed_total{kind="reported"}';
 const DEPTHS = [
@@ -42,6 +49,9 @@ export async function runOverload(ctx: OverloadContext, seconds: number): Promis
     let peakRss = 0;
     const accepted: number[] = [];
     let last = ctx.metric(await ctx.metricsText(), COMMITTED);
+    // CPU per second (share of one core) of edgecore and of the broker: who had the cores.
+    const cpuShare = { edge: [] as number[], broker: [] as number[] };
+    let lastCpu = { edge: processCpuSeconds(ctx.pid) ?? NaN, broker: cpuOf(ctx.brokerPid) };
     let t = 0;
     const sampler = setInterval(() => {
       void ctx.metricsText().then(
@@ -54,9 +64,19 @@ export async function runOverload(ctx: OverloadContext, seconds: number): Promis
             peaks.set(label, Math.max(peaks.get(label)!, v));
             return `${label} ${v}`;
           });
+          const cpu = { edge: processCpuSeconds(ctx.pid) ?? NaN, broker: cpuOf(ctx.brokerPid) };
+          const share = { edge: cpu.edge - lastCpu.edge, broker: cpu.broker - lastCpu.broker };
+          lastCpu = cpu;
           t++;
-          if (t <= seconds) accepted.push(c - last);
-          console.log(`  ${String(t).padStart(3)} s  accepted ${c - last}/s  ${depths.join(', ')}  RSS ${ctx.mb(rss)}`);
+          if (t <= seconds) {
+            accepted.push(c - last);
+            cpuShare.edge.push(share.edge);
+            cpuShare.broker.push(share.broker);
+          }
+          const cpuText = `CPU edgecore ${pct(share.edge)}${Number.isNaN(share.broker) ? '' : `, broker ${pct(share.broker)}`}`;
+          console.log(
+            `  ${String(t).padStart(3)} s  accepted ${c - last}/s  ${depths.join(', ')}  RSS ${ctx.mb(rss)}  ${cpuText}`,
+          );
           last = c;
         },
         () => undefined,
@@ -81,6 +101,13 @@ export async function runOverload(ctx: OverloadContext, seconds: number): Promis
     );
     console.log(
       `  ${factor}x: peaks ${[...peaks].map(([k, v]) => `${k} ${v}`).join(', ')}; edgecore RSS peak ${ctx.mb(peakRss)}`,
+    );
+    // Who had the cores: on a small machine the generator and the broker take them from edgecore.
+    const brokerShare = average(cpuShare.broker.slice(5));
+    console.log(
+      `  ${factor}x: CPU after the first 5 s, share of one core: edgecore ${pct(average(cpuShare.edge.slice(5)))}` +
+        `${Number.isNaN(brokerShare) ? '' : `, broker ${pct(brokerShare)}`}; load generator ${result.cpuSeconds.toFixed(1)} s ` +
+        `in all (${availableParallelism()} cores)`,
     );
     if (result.answerAgainMs === undefined) {
       console.log(`  ${factor}x: FAILED: no twin/get answered within 120 s of the load stopping`);
