@@ -160,17 +160,30 @@ describe('pairing over the HTTP API', () => {
       };
     await waitFor(async () => (await twin()).state === 'online', 60_000, 'the BLE sensor online');
     const before = (await twin()).reported.temperature?.updatedAt ?? 0;
+    // The window is long and is closed 3 s after the thermometer's first advertisement: on a
+    // loaded machine the scan may take seconds to start, and a fixed short window then saw nothing.
+    // 3 s is inside the 5 s after which an unchanged advertisement would be reported again.
+    let stopping: Promise<unknown> | undefined;
     const events = await readEvents(
       url('/pairing/events'),
       node.tokens.read,
-      (ev) => ev.some((e) => e.event === 'window-end' && e.data.protocol === 'bluetooth'),
-      60_000,
+      (ev) => {
+        if (!stopping && ev.some((e) => e.event === 'ble-advertisement' && e.data.address === BLE_THERMOMETER)) {
+          stopping = new Promise((r) => setTimeout(r, 3000)).then(() =>
+            call('DELETE', '/pairing/bluetooth/scan', node.tokens.admin),
+          );
+        }
+        return ev.some((e) => e.event === 'window-end' && e.data.protocol === 'bluetooth');
+      },
+      90_000,
       async () => {
-        const r = await call('POST', '/pairing/bluetooth/scan', node.tokens.admin, { seconds: 4 });
+        const r = await call('POST', '/pairing/bluetooth/scan', node.tokens.admin, { seconds: 60 });
         expect(r.status).toBe(200);
-        expect(r.json).toMatchObject({ protocol: 'bluetooth', seconds: 4 });
+        expect(r.json).toMatchObject({ protocol: 'bluetooth', seconds: 60 });
       },
     );
+    expect(stopping).toBeDefined();
+    expect(((await stopping) as { status: number }).status).toBe(204);
     const ads = events.filter((e) => e.event === 'ble-advertisement').map((e) => e.data);
     const thermometer = ads.filter((a) => a.address === BLE_THERMOMETER);
     // The simulator advertises every 100 ms; unchanged advertisements repeat at most every 5 s.
@@ -183,7 +196,8 @@ describe('pairing over the HTTP API', () => {
     expect(thermometer[0]?.device).toBeUndefined();
     // The configured sensor is connected: it does not advertise, and its link was not dropped.
     expect(ads.some((a) => a.address === BLE_SENSOR)).toBe(false);
-    expect(events.at(-1)?.data).toMatchObject({ protocol: 'bluetooth', reason: 'elapsed', seen: 2, dropped: 0 });
+    const seen = new Set(ads.map((a) => a.address)).size;
+    expect(events.at(-1)?.data).toMatchObject({ protocol: 'bluetooth', reason: 'stopped', seen, dropped: 0 });
     const after = await twin();
     expect(after.state).toBe('online');
     expect(after.reported.temperature?.updatedAt ?? 0).toBeGreaterThan(before);

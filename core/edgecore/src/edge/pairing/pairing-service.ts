@@ -64,6 +64,8 @@ export class PairingService extends EventEmitter<{ event: [PairingEvent] }> {
   private conn: Promise<MqttConnection> | undefined;
   private readonly pending = new Map<string, (r: PairingCommandResult) => void>();
   private readonly windows = new Map<PairingProtocol, PairingWindow & { timer: NodeJS.Timeout }>();
+  /** Protocols whose window an admin is closing (see close()). */
+  private readonly closing = new Set<PairingProtocol>();
   private readonly recent: PairingEvent[] = [];
   private stopped = false;
 
@@ -93,8 +95,15 @@ export class PairingService extends EventEmitter<{ event: [PairingEvent] }> {
   }
 
   async close(protocol: PairingProtocol): Promise<void> {
-    await this.command(protocol, 0);
-    this.end(protocol, 'stopped');
+    // The BLE mapper says its scan ended (with its counts) before it answers the command: that end
+    // was asked for, so it is 'stopped', not 'elapsed'.
+    this.closing.add(protocol);
+    try {
+      await this.command(protocol, 0);
+      this.end(protocol, 'stopped');
+    } finally {
+      this.closing.delete(protocol);
+    }
   }
 
   private async open(protocol: PairingProtocol, seconds: number): Promise<PairingWindow> {
@@ -221,7 +230,7 @@ export class PairingService extends EventEmitter<{ event: [PairingEvent] }> {
     if (topic === zigbeePairingTopics.permitJoinResult(node) || topic === blePairingTopics.scanResult(node)) {
       const r = body as PairingCommandResult;
       if (r.ended && topic === blePairingTopics.scanResult(node)) {
-        this.end('bluetooth', 'elapsed', {
+        this.end('bluetooth', this.closing.has('bluetooth') ? 'stopped' : 'elapsed', {
           ...(typeof r.seen === 'number' ? { seen: r.seen } : {}),
           ...(typeof r.dropped === 'number' ? { dropped: r.dropped } : {}),
         });
