@@ -48,7 +48,7 @@ export interface DmiServerOptions {
 const STATES: Record<string, string> = { disconnected: 'offline' };
 
 export class DmiServer {
-  private server: DmiGrpcServer<'DeviceManagerService'> | undefined;
+  private server: DmiGrpcServer<'DeviceManagerService', DmiCaller> | undefined;
   readonly links = new Map<string, MapperLink>();
   private readonly log: Logger;
   /** Refused calls, the same refusal logged once a minute per method (a flood of bad calls stays a few lines). */
