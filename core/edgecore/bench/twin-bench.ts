@@ -9,7 +9,7 @@
  *   npm run bench:twin -- [--devices 1000] [--props 10] [--rate 10000 | --window 50] [--seconds 10] [--warmup 3]
  *                         [--mappers 10] [--broker mosquitto|embedded|mqtt://host:port] [--mqtt-auth on|off]
  *                         [--node-flags "--cpu-prof ..."] [--edge-flags "--history-retention 0"]
- *                         [--overload [--seconds 60]] [--path mqtt|dmi|both] [--generator mqtt.js|sdk]
+ *                         [--overload [--seconds 60]] [--path mqtt|dmi|both] [--generator peer|sdk]
  *
  * Exits with status 1, saying so on its last line, when reports went unanswered.
  * --overload: capacity closed loop, then 2x and 4x of it open loop (twin-overload.ts); Mosquitto
@@ -19,11 +19,12 @@
  * --path: how the simulated mappers report. mqtt (default): `$hw` twin/update over the broker. dmi:
  * ReportDeviceStatus calls on edgecore's DMI socket, as KubeEdge mapper-framework mappers (and the
  * sdk's mapper runtime) report (twin-load-dmi.ts). both: the MQTT run, then the DMI run, against
- * the same edgecore, one after the other, printed side by side. (--overload drives MQTT only.)
+ * the same edgecore, one after the other, printed side by side. --overload takes mqtt or dmi.
  *
- * --generator: the simulated mappers' MQTT client. mqtt.js (default, as the README's figures were
- * measured) or sdk (the sdk's own client, edgecore's: about a third of the CPU per report, so at 4x
- * edgecore's capacity the generator leaves more of the shared cores to edgecore and the broker).
+ * --generator: the simulated mappers' client. peer (default, as the README's figures were measured):
+ * an independent implementation, mqtt.js for MQTT and @grpc/grpc-js for DMI. sdk: the sdk's own
+ * clients (edgecore's MQTT client, the mapper runtime's DMI client), which use less CPU per report,
+ * so at several times edgecore's capacity the load leaves more of the shared cores to edgecore.
  *
  * --broker mosquitto (default) starts Mosquitto and runs edgecore with --mqtt-url; `embedded`
  * uses edgecore's own aedes broker, so edgecore's figures then include the broker's work.
@@ -63,11 +64,11 @@ const { values: args } = parseArgs({
     load: { type: 'string' },
     overload: { type: 'boolean', default: false },
     path: { type: 'string', default: 'mqtt' },
-    generator: { type: 'string', default: 'mqtt.js' },
+    generator: { type: 'string', default: 'peer' },
   },
 });
-if (!['mqtt.js', 'sdk'].includes(args.generator)) {
-  throw new Error(`--generator ${args.generator}: expected mqtt.js or sdk`);
+if (!['peer', 'sdk'].includes(args.generator)) {
+  throw new Error(`--generator ${args.generator}: expected peer or sdk`);
 }
 
 async function metricsText(httpPort: number): Promise<string> {
@@ -210,10 +211,14 @@ async function main(): Promise<void> {
       warmupSeconds: Number(args.warmup),
       // As the SDK's mappers do (BrokerLink): reports are small and someone waits for each.
       noDelay: true,
-      generator: args.generator === 'sdk' ? 'sdk' : 'mqtt.js',
+      generator: args.generator === 'sdk' ? 'sdk' : 'peer',
     };
     if (args.overload) {
+      if (args.path === 'both') throw new Error('--overload takes --path mqtt or dmi, one at a time');
       const seconds = args.seconds === '10' ? 60 : Number(args.seconds); // 60 s unless given
+      console.log(
+        `  overload over ${args.path === 'dmi' ? 'DMI (ReportDeviceStatus, 5 s deadline per call)' : 'MQTT'}`,
+      );
       console.log(
         `  load average ${loadavg()
           .map((l) => l.toFixed(1))
@@ -224,7 +229,17 @@ async function main(): Promise<void> {
           httpPort,
           pid,
           ...(mosquitto?.process.pid === undefined ? {} : { brokerPid: mosquitto.process.pid }),
-          base: cfg,
+          base:
+            args.path === 'dmi'
+              ? // A mapper's deadline (the sdk runtime's is 5 s): past capacity calls end, not queue.
+                ({
+                  ...cfg,
+                  dmiSocket: join(dir, 'data', 'dmi', 'dmi.sock'),
+                  protocol: 'bench',
+                  deadlineMs: 5000,
+                } as DmiLoadConfig)
+              : cfg,
+          path: args.path === 'dmi' ? 'dmi' : 'mqtt',
           runLoad: (c) => forkLoad(c),
           metricsText: () => metricsText(httpPort),
           metric,

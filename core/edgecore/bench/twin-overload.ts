@@ -18,6 +18,8 @@ export interface OverloadContext {
   base: LoadConfig;
   /** Runs the load in its child process. */
   runLoad: (cfg: LoadConfig) => Promise<LoadResult>;
+  /** `dmi`: the load reports over DMI; edgecore's MQTT queue depths then say nothing and are not shown. */
+  path?: 'mqtt' | 'dmi';
   metricsText: () => Promise<string>;
   metric: (text: string, name: string) => number;
   mb: (n: number | undefined) => string;
@@ -45,7 +47,8 @@ export async function runOverload(ctx: OverloadContext, seconds: number): Promis
   for (const factor of [2, 4]) {
     const rate = capacity * factor;
     console.log(`  --- ${factor}x capacity: ${rate} reports/s offered for ${seconds} s`);
-    const peaks = new Map<string, number>(DEPTHS.map(([label]) => [label, 0]));
+    const depthMetrics = ctx.path === 'dmi' ? [] : DEPTHS;
+    const peaks = new Map<string, number>(depthMetrics.map(([label]) => [label, 0]));
     let peakRss = 0;
     const accepted: number[] = [];
     let last = ctx.metric(await ctx.metricsText(), COMMITTED);
@@ -59,7 +62,7 @@ export async function runOverload(ctx: OverloadContext, seconds: number): Promis
           const c = ctx.metric(text, COMMITTED);
           const rss = processMemory(ctx.pid)?.rss ?? 0;
           peakRss = Math.max(peakRss, rss);
-          const depths = DEPTHS.map(([label, name]) => {
+          const depths = depthMetrics.map(([label, name]) => {
             const v = ctx.metric(text, name);
             peaks.set(label, Math.max(peaks.get(label)!, v));
             return `${label} ${v}`;

@@ -138,7 +138,12 @@ export class DmiGrpcServer<S extends DmiService, C = undefined> {
     const call: DmiCall<C> = { method: route.method, metadata: headers, caller };
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => this.handle(stream, route, chunks, call));
+    stream.on('end', () => {
+      // The client reset the stream (its deadline passed, or it went away): nobody waits for an
+      // answer, and the request may be cut short. Not a malformed request.
+      if (stream.aborted || stream.destroyed) return;
+      this.handle(stream, route, chunks, call);
+    });
   }
 
   private handle(stream: ServerHttp2Stream, route: Route<C>, chunks: Buffer[], call: DmiCall<C>): void {
