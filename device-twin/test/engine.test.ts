@@ -64,6 +64,31 @@ describe('twin engine rules', () => {
     expect(snap.desiredVersion).toBe(3);
   });
 
+  it('a report overtaken by a newer one (older source time) leaves the newer reading; a clock set back by more than 10 min is applied', async () => {
+    const { twin } = await withDevices('t1');
+    const t0 = 1_800_000_000_000;
+    await twin.report('default/t1', { temperature: { value: 21, sourceTime: t0 } });
+    // Reported concurrently (two DMI calls), committed in the other order: the older one loses.
+    let snap = await twin.report('default/t1', { temperature: { value: 20, sourceTime: t0 - 500 } });
+    expect(snap.reported.temperature).toMatchObject({ value: 21, sourceTime: t0 });
+    // Other properties of the same report still count.
+    snap = await twin.report('default/t1', {
+      temperature: { value: 19, sourceTime: t0 - 400 },
+      setpoint: { value: 22, sourceTime: t0 - 400 },
+    });
+    expect(snap.reported.temperature?.value).toBe(21);
+    expect(snap.reported.setpoint?.value).toBe(22);
+    // The same source time, a later one, or none at all is a new reading.
+    snap = await twin.report('default/t1', { temperature: { value: 21.5, sourceTime: t0 } });
+    expect(snap.reported.temperature?.value).toBe(21.5);
+    snap = await twin.report('default/t1', { temperature: { value: 18 } });
+    expect(snap.reported.temperature?.value).toBe(18);
+    await twin.report('default/t1', { temperature: { value: 22, sourceTime: t0 + 1000 } });
+    // A device whose clock went back by an hour (a reset) is not ignored from then on.
+    snap = await twin.report('default/t1', { temperature: { value: 17, sourceTime: t0 - 3_600_000 } });
+    expect(snap.reported.temperature).toMatchObject({ value: 17, sourceTime: t0 - 3_600_000 });
+  });
+
   it('rejects wrong types, ReadOnly, out-of-range, unknown properties and unknown devices with stable codes', async () => {
     const { twin } = await withDevices('t1');
     const wrongType = await rejection(twin.setDesired('default/t1', { setpoint: 'warm' }, { source: 'http' }));

@@ -2,7 +2,8 @@
  * The sdk's DMI client keeps to the server's SETTINGS_MAX_CONCURRENT_STREAMS: calls beyond it wait
  * for a free stream instead of being refused (node's HTTP/2 client would reset them with
  * REFUSED_STREAM). The server here is node:http2 itself, answering slowly and counting how many
- * calls it holds at once.
+ * calls it holds at once. The sdk's DMI server answers a call whose deadline has passed before its request was read
+ * with DEADLINE_EXCEEDED, without running the handler.
  */
 import http2 from 'node:http2';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DmiClient } from '../src/dmi/h2-client.js';
+import { DmiGrpcServer } from '../src/dmi/h2-server.js';
+import { Status, frame } from '../src/dmi/grpc-status.js';
 
 describe('DMI client and the server stream limit', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgetwin-dmi-streams-'));
@@ -56,6 +59,55 @@ describe('DMI client and the server stream limit', () => {
       expect(most).toBeGreaterThan(1); // the limit, not one at a time
     } finally {
       client.close();
+    }
+  });
+});
+
+describe('DMI server and a deadline that passed before the request was read', () => {
+  it('answers DEADLINE_EXCEEDED without running the handler; a call with time left is served', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgetwin-dmi-deadline-'));
+    const socket = join(dir, 's.sock');
+    let handled = 0;
+    const server = new DmiGrpcServer({
+      service: 'DeviceManagerService',
+      handlers: {
+        ReportDeviceStatus: () => {
+          handled++;
+          return {};
+        },
+      },
+    });
+    await server.listen(socket);
+    const session = http2.connect('http://localhost', { path: socket } as http2.SecureClientSessionOptions & {
+      path: string;
+    });
+    const call = (timeout: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = session.request({
+          ':method': 'POST',
+          ':path': '/v1beta1.DeviceManagerService/ReportDeviceStatus',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'grpc-timeout': timeout,
+        });
+        let status = '';
+        req.on('response', (h) => (status = String(h['grpc-status'] ?? status)));
+        req.on('trailers', (h) => (status = String(h['grpc-status'] ?? status)));
+        req.on('error', reject);
+        req.resume();
+        req.on('close', () => resolve(status));
+        req.end(frame(Buffer.alloc(0)));
+      });
+    try {
+      // 1 ns: gone by the time the request has been read (at least one more turn of the loop).
+      expect(await call('1n')).toBe(String(Status.DEADLINE_EXCEEDED));
+      expect(handled).toBe(0);
+      expect(await call('5S')).toBe(String(Status.OK));
+      expect(handled).toBe(1);
+    } finally {
+      session.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -123,6 +123,7 @@ export function planReport(
     } catch (err) {
       valueError(r, p, err);
     }
+    if (isReordered(r.reported.get(name), input.sourceTime)) continue;
     const e: ReportedEntry = { value, updatedAt: now };
     if (input.sourceTime !== undefined) e.sourceTime = input.sourceTime;
     // A reading outside the model's minimum/maximum is what the device said: kept and flagged, never dropped.
@@ -131,6 +132,26 @@ export function planReport(
     out.set(name, e);
   }
   return out;
+}
+
+/**
+ * How much older than the stored reading a report's source time may be and still count as
+ * overtaken rather than as a device clock that was set back.
+ */
+export const REORDER_WINDOW_MS = 10 * 60_000;
+
+/**
+ * A report overtaken by a newer one: its source time is before the stored reading's, by less than
+ * REORDER_WINDOW_MS. Reports of one property can arrive out of order: DMI calls run concurrently
+ * (HTTP/2 streams), and a call whose caller gave up may still be committed after a later one.
+ * The older reading is then not applied (the newer one stays); the report is still answered as
+ * accepted, since nothing is wrong with it. A reading older by more than the window is taken as a
+ * device whose clock was set back, and applied.
+ */
+function isReordered(stored: ReportedEntry | undefined, sourceTime: number | undefined): boolean {
+  if (sourceTime === undefined || stored?.sourceTime === undefined) return false;
+  const behind = stored.sourceTime - sourceTime;
+  return behind > 0 && behind <= REORDER_WINDOW_MS;
 }
 
 /** The quality a reading outside minimum/maximum gets: "out-of-range", after the device's own if any. */

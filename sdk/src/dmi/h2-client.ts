@@ -45,14 +45,7 @@ export class DmiClient<S extends DmiService> {
   /** Streams open now, calls waiting for one, and the server's limit (see `limit`). */
   private active = 0;
   private streamLimit = DEFAULT_STREAM_LIMIT;
-  /**
-   * Calls waiting for a stream, oldest first from `waitingHead`: a plain array with a moving head,
-   * since shift() on a long array copies it every time (a caller offering more than the server
-   * takes can queue tens of thousands). A call whose deadline passed while waiting clears its
-   * entry's `go`, so it never takes a stream.
-   */
-  private waiting: ({ go: (() => void) | undefined } | undefined)[] = [];
-  private waitingHead = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly opts: DmiClientOptions<S>) {}
 
@@ -116,21 +109,21 @@ export class DmiClient<S extends DmiService> {
         else resolve(res as Res);
       };
       // The deadline counts from the call, time waiting for a stream included.
+      const deadlineAt = performance.now() + timeoutMs;
       const timer = setTimeout(() => {
         settle(new GrpcError(Status.DEADLINE_EXCEEDED, `${method}: no answer within the deadline of ${timeoutMs} ms`));
-        if (place) place.go = undefined; // it still waits for a stream: it will not take one
         stream?.close(http2.constants.NGHTTP2_CANCEL);
       }, timeoutMs);
-      let place: { go: (() => void) | undefined } | undefined;
-      void this.acquire((p) => (place = p)).then(() => {
-        place = undefined;
+      void this.acquire().then(() => {
         if (settled || this.closed) {
           this.release();
           settle(new GrpcError(Status.UNAVAILABLE, `${method}: the DMI client is closed`));
           return;
         }
         try {
-          stream = this.currentSession().request(this.headers(method, timeoutMs), { endStream: false });
+          // The server learns the time left, not the whole deadline: some of it went waiting for a stream.
+          const left = Math.max(1, deadlineAt - performance.now());
+          stream = this.currentSession().request(this.headers(method, left), { endStream: false });
         } catch (err) {
           this.release();
           settle(new GrpcError(Status.UNAVAILABLE, `${method}: ${this.unreachable(err)}`, { cause: err }));
@@ -170,23 +163,18 @@ export class DmiClient<S extends DmiService> {
     return Math.max(1, Math.min(this.streamLimit, MAX_STREAMS));
   }
 
-  /** Resolves once the call may open a stream; `queued` learns its place when it has to wait. */
-  private acquire(queued: (place: { go: (() => void) | undefined }) => void): Promise<void> {
+  private acquire(): Promise<void> {
     if (!this.closed) this.currentSession(); // a new session starts at one stream (see limit)
     if (this.active < this.limit()) {
       this.active++;
       return Promise.resolve();
     }
-    return new Promise((resolve) => {
-      const place = {
-        go: () => {
-          this.active++;
-          resolve();
-        },
-      };
-      queued(place);
-      this.waiting.push(place);
-    });
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.active++;
+        resolve();
+      }),
+    );
   }
 
   private release(): void {
@@ -195,18 +183,7 @@ export class DmiClient<S extends DmiService> {
   }
 
   private drain(): void {
-    while (this.waitingHead < this.waiting.length && this.active < this.limit()) {
-      const next = this.waiting[this.waitingHead];
-      this.waiting[this.waitingHead++] = undefined;
-      next?.go?.();
-    }
-    if (this.waitingHead === this.waiting.length) {
-      this.waiting = [];
-      this.waitingHead = 0;
-    } else if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
-      this.waiting = this.waiting.slice(this.waitingHead);
-      this.waitingHead = 0;
-    }
+    while (this.waiting.length > 0 && this.active < this.limit()) this.waiting.shift()!();
   }
 
   /** Closes the session; calls in flight finish, later calls fail with UNAVAILABLE. */

@@ -5,8 +5,10 @@
  * answers UNIMPLEMENTED; a handler that throws an error carrying a numeric gRPC `code` (a
  * GrpcError) answers that status with its `details`, any other error UNKNOWN; a request that is not
  * one valid frame INTERNAL. Errors go trailers-only (status in the response headers), as grpc-js's.
- * Deadlines (`grpc-timeout`) are the client's to enforce: a handler is not cut short, and an answer
- * to a call the client abandoned is dropped.
+ * Deadlines (`grpc-timeout`): a call whose deadline has passed by the time its request is read
+ * answers DEADLINE_EXCEEDED without running its handler (under overload the server then spends
+ * its time on calls someone still waits for); a handler is not cut short, and an answer to a call
+ * the client abandoned is dropped.
  * An optional `authenticate` hook sees each call's metadata (its HTTP/2 headers) before the request
  * is read: it names the caller, which the handler gets, or throws a GrpcError (e.g.
  * UNAUTHENTICATED) that answers the call without decoding its request or running its handler.
@@ -18,7 +20,7 @@ import http2, {
   type ServerHttp2Stream,
 } from 'node:http2';
 import { DMI_CODEC, DMI_PACKAGE, DMI_SERVICES, type DmiMethod, type DmiService } from './schema.js';
-import { GrpcError, Status, encodeGrpcMessage, frame, statusOf, unframe } from './grpc-status.js';
+import { GrpcError, Status, decodeTimeout, encodeGrpcMessage, frame, statusOf, unframe } from './grpc-status.js';
 
 /** What a handler knows about its call besides the request: the method, the metadata and the caller. */
 export interface DmiCall<C> {
@@ -136,12 +138,23 @@ export class DmiGrpcServer<S extends DmiService, C = undefined> {
       return;
     }
     const call: DmiCall<C> = { method: route.method, metadata: headers, caller };
+    const timeoutMs = decodeTimeout(headers['grpc-timeout'] as string | undefined);
+    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {
       // The client reset the stream (its deadline passed, or it went away): nobody waits for an
       // answer, and the request may be cut short. Not a malformed request.
       if (stream.aborted || stream.destroyed) return;
+      if (performance.now() > deadline) {
+        this.fail(
+          stream,
+          route.method,
+          Status.DEADLINE_EXCEEDED,
+          `${route.method}: the deadline passed before it was read`,
+        );
+        return;
+      }
       this.handle(stream, route, chunks, call);
     });
   }
