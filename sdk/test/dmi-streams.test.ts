@@ -63,6 +63,47 @@ describe('DMI client and the server stream limit', () => {
   });
 });
 
+describe('DMI client with more calls than the server takes', () => {
+  it('queues up to maxQueued and refuses the rest at once with RESOURCE_EXHAUSTED; every queued call is answered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgetwin-dmi-queue-'));
+    const socket = join(dir, 's.sock');
+    let served = 0;
+    const server = http2.createServer({ settings: { maxConcurrentStreams: 4 } });
+    server.on('stream', (stream) => {
+      stream.resume();
+      stream.on('end', () =>
+        setTimeout(() => {
+          served++;
+          stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          stream.end(Buffer.from([0, 0, 0, 0, 0]));
+        }, 10),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    const client = new DmiClient({ socketPath: socket, service: 'DeviceManagerService', maxQueued: 8 });
+    try {
+      await client.call('ReportDeviceStatus', {}, 5000); // the session knows the limit of 4
+      served = 0;
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, () => client.call('ReportDeviceStatus', {}, 5000)),
+      );
+      const refused = results.filter((r) => r.status === 'rejected');
+      // 4 open and 8 waiting; the other 38 are refused at once, naming why.
+      expect(refused).toHaveLength(38);
+      for (const r of refused) {
+        expect((r).reason).toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+        expect(String((r).reason)).toContain('8 wait for a stream');
+      }
+      expect(served).toBe(12);
+    } finally {
+      client.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('DMI server and a deadline that passed before the request was read', () => {
   it('answers DEADLINE_EXCEEDED without running the handler; a call with time left is served', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgetwin-dmi-deadline-'));

@@ -174,18 +174,15 @@ export async function runDmiLoad(cfg: DmiLoadConfig, onMeasuring?: () => void): 
     const stoppedAt = performance.now();
     let answerAgainMs: number | undefined;
     if (cfg.probe) {
-      // A fresh report from a new connection (the load's own may still hold a backlog of calls),
-      // every 50 ms until one is answered, timed from the end of sending.
-      const probe = {
-        deviceName: 'dev-0',
-        deviceNamespace: 'm0',
-        reportedDevice: { twins: [{ propertyName: cfg.props[0]!, reported: { value: '0' } }] },
-      };
+      // A fresh call from a new connection (the load's own may still hold a backlog of calls),
+      // every 50 ms until one is answered, timed from the end of sending. It reports the device's
+      // state, not a value: a value would replace the last one the load had answered for it.
+      const probe = { deviceName: 'dev-0', deviceNamespace: 'm0', state: 'online' };
       const prober = dmiCallers(pkg, { ...cfg, mappers: 1, deadlineMs: 1000 });
       try {
         while (answerAgainMs === undefined && performance.now() - stoppedAt < 120_000) {
           const answered = await new Promise<boolean>((resolve) =>
-            prober.call(0, 'ReportDeviceStatus', probe, (err) => resolve(!err)),
+            prober.call(0, 'ReportDeviceStates', probe, (err) => resolve(!err)),
           );
           if (answered) answerAgainMs = performance.now() - stoppedAt;
           else await new Promise((r) => setTimeout(r, 50));

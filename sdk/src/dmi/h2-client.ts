@@ -33,7 +33,19 @@ export interface DmiClientOptions<S extends DmiService> {
    * call; undefined sends none).
    */
   token?: string | (() => string | undefined);
+  /**
+   * Calls that may wait for a stream (default 1024). One more fails at once with
+   * RESOURCE_EXHAUSTED. Without a bound, a caller that offers more than the server takes queues
+   * calls that have spent their deadline waiting by the time they are sent: every call then
+   * fails, and nothing gets through (a real mapper's periodic reports under overload). With it, what
+   * waits gets through in time, and what cannot is refused at once (the next report carries a
+   * newer value anyway).
+   */
+  maxQueued?: number;
 }
+
+/** Calls waiting for a stream at most (see DmiClientOptions.maxQueued). */
+const DEFAULT_MAX_QUEUED = 1024;
 
 export class DmiClient<S extends DmiService> {
   private session: ClientHttp2Session | undefined;
@@ -114,25 +126,28 @@ export class DmiClient<S extends DmiService> {
         settle(new GrpcError(Status.DEADLINE_EXCEEDED, `${method}: no answer within the deadline of ${timeoutMs} ms`));
         stream?.close(http2.constants.NGHTTP2_CANCEL);
       }, timeoutMs);
-      void this.acquire().then(() => {
-        if (settled || this.closed) {
-          this.release();
-          settle(new GrpcError(Status.UNAVAILABLE, `${method}: the DMI client is closed`));
-          return;
-        }
-        try {
-          // The server learns the time left, not the whole deadline: some of it went waiting for a stream.
-          const left = Math.max(1, deadlineAt - performance.now());
-          stream = this.currentSession().request(this.headers(method, left), { endStream: false });
-        } catch (err) {
-          this.release();
-          settle(new GrpcError(Status.UNAVAILABLE, `${method}: ${this.unreachable(err)}`, { cause: err }));
-          return;
-        }
-        stream.once('close', () => this.release());
-        this.readAnswer(stream, method, types[1], settle);
-        stream.end(body);
-      });
+      this.acquire(method).then(
+        () => {
+          if (settled || this.closed) {
+            this.release();
+            settle(new GrpcError(Status.UNAVAILABLE, `${method}: the DMI client is closed`));
+            return;
+          }
+          try {
+            // The server learns the time left, not the whole deadline: some of it went waiting for a stream.
+            const left = Math.max(1, deadlineAt - performance.now());
+            stream = this.currentSession().request(this.headers(method, left), { endStream: false });
+          } catch (err) {
+            this.release();
+            settle(new GrpcError(Status.UNAVAILABLE, `${method}: ${this.unreachable(err)}`, { cause: err }));
+            return;
+          }
+          stream.once('close', () => this.release());
+          this.readAnswer(stream, method, types[1], settle);
+          stream.end(body);
+        },
+        (err: unknown) => settle(err as GrpcError),
+      );
     });
   }
 
@@ -163,11 +178,20 @@ export class DmiClient<S extends DmiService> {
     return Math.max(1, Math.min(this.streamLimit, MAX_STREAMS));
   }
 
-  private acquire(): Promise<void> {
+  private acquire(method: string): Promise<void> {
     if (!this.closed) this.currentSession(); // a new session starts at one stream (see limit)
     if (this.active < this.limit()) {
       this.active++;
       return Promise.resolve();
+    }
+    const maxQueued = this.opts.maxQueued ?? DEFAULT_MAX_QUEUED;
+    if (this.waiting.length >= maxQueued) {
+      return Promise.reject(
+        new GrpcError(
+          Status.RESOURCE_EXHAUSTED,
+          `${method}: the server is not keeping up: ${this.active} calls are open and ${this.waiting.length} wait for a stream`,
+        ),
+      );
     }
     return new Promise((resolve) =>
       this.waiting.push(() => {

@@ -314,6 +314,9 @@ function toEdgeTwinError(method: string, err: unknown): EdgeTwinError {
     return new EdgeTwinError('ET_TIMEOUT', `${method}: edgecore did not answer in time; is it running?`, {
       cause: err,
     });
+  if (code === Status.RESOURCE_EXHAUSTED)
+    // Refused by our own client before it was sent (too many calls wait): not delivered, sent next cycle.
+    return new EdgeTwinError('ET_UNAVAILABLE', `${method}: edgecore is not keeping up: ${details}`, { cause: err });
   if (code === Status.UNAVAILABLE || code === Status.CANCELLED)
     return new EdgeTwinError('ET_UNAVAILABLE', `${method}: edgecore is not reachable: ${details}`, { cause: err });
   return new EdgeTwinError('ET_PROTOCOL', `edgecore refused ${method}: ${details}`, {
