@@ -92,8 +92,8 @@ describe('DMI client with more calls than the server takes', () => {
       // 4 open and 8 waiting; the other 38 are refused at once, naming why.
       expect(refused).toHaveLength(38);
       for (const r of refused) {
-        expect((r).reason).toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
-        expect(String((r).reason)).toContain('8 wait for a stream');
+        expect(r.reason).toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+        expect(String(r.reason)).toContain('8 wait for a stream');
       }
       expect(served).toBe(12);
     } finally {
