@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { readFile, stat } from 'node:fs/promises';
 import { DMI_ANONYMOUS_MODES, type DmiAnonymous } from '../dmi/dmi-anonymous.js';
 import { EdgeCore } from '../edge/edgecore.js';
+import { mapperUsers } from '../supervisor/mapper-users.js';
 import { createLogger } from './logger.js';
 import { CliError, parseHours, parsePort } from './cli-errors.js';
 
@@ -53,6 +54,11 @@ Options:
   --history-retention H  Hours of reported values kept for the console's charts; 0 keeps
                        no history.                                 (default: 24)
   --no-mappers         Do not start mapper processes (run them standalone instead).
+  --mapper-uids BASE   Run each mapper under a uid of its own: modbus BASE+1, opcua BASE+2,
+                       ble BASE+3, bluetooth BASE+4, zigbee BASE+5, all in group BASE (which may
+                       use the DMI socket). A mapper owns its DATA-DIR/mappers/PROTOCOL (0700,
+                       its secret files 0600), so no mapper reads another's. edgecore must run
+                       as root; otherwise this is refused.          (default: off)
   --dmi-socket PATH    KubeEdge's DMI (gRPC v1beta1) for mapper-framework mappers, on this unix
                        socket (mode 0660); KubeEdge's own path is /etc/kubeedge/dmi.sock.
                                                         (default: DATA-DIR/dmi/dmi.sock)
@@ -110,6 +116,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
       'http-tls-ca': { type: 'string' },
       'data-topic-base': { type: 'string', default: 'devices' },
       'no-mappers': { type: 'boolean', default: false },
+      'mapper-uids': { type: 'string' },
       'history-retention': { type: 'string', default: '24' },
       'dmi-socket': { type: 'string' },
       'no-dmi': { type: 'boolean', default: false },
@@ -171,6 +178,7 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     httpTls: httpTls(values['http-tls-cert'], values['http-tls-key'], values['http-tls-ca']),
     dataTopicBase: values['data-topic-base'],
     mappers: !values['no-mappers'],
+    mapperUids: parseMapperUids(values['mapper-uids']),
     historyRetentionMs: parseHours('--history-retention', values['history-retention']),
     dmiSocket: values['no-dmi']
       ? false
@@ -187,6 +195,15 @@ export async function edgeCommand(argv: string[]): Promise<number> {
     cloudCa: values['cloud-ca'],
   });
   return runUntilSignal(core, logger);
+}
+
+/** --mapper-uids BASE: checked here (a number, edgecore is root) so a wrong start fails before anything runs. */
+function parseMapperUids(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new CliError(`--mapper-uids ${text}: expected a number (the mappers' group id)`);
+  const base = Number(text);
+  mapperUsers(base); // throws ET_CONFIG_INVALID: out of range, or edgecore is not root
+  return base;
 }
 
 function parseDmiAnonymous(text: string): DmiAnonymous {

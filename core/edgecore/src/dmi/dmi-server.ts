@@ -12,7 +12,7 @@
  * caller's is PERMISSION_DENIED and changes nothing. A token-holding mapper's registration replaces
  * whatever was registered for its protocol; edgecore's calls to it carry its token.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmod } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmod } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { EdgeTwinError, errorMessage, isEdgeTwinError, modelKey, type ResolvedDevice } from '@edgetwin/sdk';
@@ -42,6 +42,8 @@ export interface DmiServerOptions {
   logger: Logger;
   /** Called when a mapper registers (edgecore then stops its own mapper for that protocol). */
   onMappersChanged?: () => void;
+  /** The group of the socket and its directory (--mapper-uids: the mappers' group); default edgecore's. */
+  group?: number | undefined;
 }
 
 /** mapper-framework's states, as edgecore's: "disconnected" is offline; the rest are twin states. */
@@ -71,6 +73,8 @@ export class DmiServer {
     const dir = dirname(this.opts.socketPath);
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     chmodSync(dir, 0o750);
+    const group = this.opts.group;
+    if (group !== undefined) chownSync(dir, process.getuid?.() ?? 0, group);
     rmSync(this.opts.socketPath, { force: true }); // a socket left by a killed edgecore
     const access = this.opts.access;
     const server = new DmiGrpcServer<'DeviceManagerService', DmiCaller>({
@@ -102,6 +106,7 @@ export class DmiServer {
       });
     }
     chmodSync(this.opts.socketPath, 0o660);
+    if (group !== undefined) chownSync(this.opts.socketPath, process.getuid?.() ?? 0, group);
     this.server = server;
     let dropped = false;
     for (const reg of this.loadRegistrations()) {

@@ -53,6 +53,11 @@ export interface EdgeCoreOptions {
   /** Protocols whose mapper is another program (e.g. a KubeEdge mapper-framework mapper): edgecore starts none for them. */
   externalMappers?: string[];
   mapperCommands?: Record<string, MapperCommand>;
+  /**
+   * Run each mapper under a uid of its own: BASE + a fixed offset per protocol, group BASE (see
+   * supervisor/mapper-users.ts). Needs edgecore to run as root; refused otherwise. Default: off.
+   */
+  mapperUids?: number | undefined;
   mapperStdio?: StdioOptions;
   /** Static pod manifests (like kubelet's static pods); enables the pod agent. */
   podsDir?: string | undefined;

@@ -6,7 +6,7 @@
  * when they start, so a node without them does not carry their code and dependencies in memory.
  */
 import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   HistoryRecorder,
@@ -27,6 +27,7 @@ import type { BrokerAccess } from '../security/broker-access.js';
 import type { TokenVerifier } from '../security/http-tokens.js';
 import { ensureEdgecoreIdentity, ensureMapperIdentity } from '../security/machine-identities.js';
 import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
+import { checkSearchable, mapperUsers, openMappersDir, type MapperUsers } from '../supervisor/mapper-users.js';
 import { DeviceDirectorySync } from './device-sync.js';
 import { consoleRoutes } from './console-routes.js';
 import { nodeRoutes } from './node-routes.js';
@@ -224,6 +225,7 @@ export class EdgeCore {
     const managed = (protocol: string) =>
       !external.has(protocol) && this.supervisor?.commandFor(protocol) !== undefined;
     const access = new DmiAccess({ anonymous: this.opts.dmiAnonymous ?? 'unmanaged', managed });
+    const users = await this.mapperUsers(dmiSocket);
     if (this.opts.mappers !== false)
       this.supervisor = new MapperSupervisor({
         logger,
@@ -235,6 +237,7 @@ export class EdgeCore {
         ...(this.opts.mapperStdio ? { stdio: this.opts.mapperStdio } : {}),
         onExit: (protocol) => this.mapperExited(protocol),
         dmiTokens: access,
+        ...(users ? { users } : {}),
         ...(auth
           ? {
               credentials: async (protocol: string) => {
@@ -253,6 +256,7 @@ export class EdgeCore {
         twin,
         logger,
         onMappersChanged: () => this.superviseProtocols(),
+        group: users?.gid,
       });
       await this.dmi.start();
       logger.info(
@@ -263,6 +267,16 @@ export class EdgeCore {
       );
     }
     this.superviseProtocols();
+  }
+
+  /** --mapper-uids: the mappers' users (edgecore must be root), with the data and DMI directories open to their group. */
+  private async mapperUsers(dmiSocket: string): Promise<MapperUsers | undefined> {
+    if (this.opts.mapperUids === undefined || this.opts.mappers === false) return undefined;
+    const users = mapperUsers(this.opts.mapperUids);
+    await openMappersDir(this.opts.dataDir, users.gid);
+    await checkSearchable(dirname(dirname(dmiSocket)), users.gid, 'the DMI socket');
+    this.opts.logger.info({ gid: users.gid }, 'mappers run under their own uids (--mapper-uids)');
+    return users;
   }
 
   /** The pod agent runs static pods (--pods) and, when joined to a cloud, the pods Kubernetes binds here. */

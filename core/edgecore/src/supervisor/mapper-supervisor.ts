@@ -3,16 +3,18 @@
  * backoff, and stops them all on shutdown (SIGTERM, then SIGKILL after a grace period).
  * Each process it starts gets a new DMI token (`dmiTokens`), written to a 0600 file in the mapper's
  * 0700 state directory and named in its environment (EDGETWIN_DMI_TOKEN_FILE), never on its
- * command line.
+ * command line. With `users` (--mapper-uids), each mapper runs under its own uid and owns its state
+ * directory and secret files (mapper-users.ts).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
 import { Backoff } from '@edgetwin/sdk/util';
 import { writeSecretFile } from '../security/secret-files.js';
 import { findMapperCommand, type MapperCommand } from './mapper-commands.js';
+import { checkSearchable, ownMapperDir, type MapperUsers } from './mapper-users.js';
 
 export interface MapperSupervisorOptions {
   logger: Logger;
@@ -38,6 +40,14 @@ export interface MapperSupervisorOptions {
   credentials?: (protocol: string) => Promise<Record<string, string>>;
   /** Makes the DMI token of a mapper process about to start, and forgets it when the protocol goes. */
   dmiTokens?: { issue(protocol: string): string; revoke(protocol: string): void };
+  /** Run each mapper under a uid of its own (edgecore is root); its state directory becomes its own. */
+  users?: MapperUsers;
+}
+
+/** How a mapper process is started: its secrets' environment, and its uid and gid with --mapper-uids. */
+interface Launch {
+  env: Record<string, string>;
+  user?: { uid: number; gid: number };
 }
 
 /** The 0600 file holding the DMI token of the mapper of `protocol`. */
@@ -141,10 +151,11 @@ export class MapperSupervisor {
 
   private launch(entry: Entry): void {
     const log = this.opts.logger.child({ module: 'supervisor', protocol: entry.protocol });
-    this.secretsEnv(entry.protocol).then(
-      (env) => this.spawnMapper(entry, env, log),
+    this.prepare(entry).then(
+      (launch) => this.spawnMapper(entry, launch, log),
       (err: unknown) => {
         if (this.stopping || !entry.wanted) return;
+        entry.lastError = (err as Error).message;
         const delay = this.scheduleRestart(entry);
         log.error(
           { err: (err as Error).message, restartInMs: delay },
@@ -154,17 +165,32 @@ export class MapperSupervisor {
     );
   }
 
-  /** The mapper's MQTT credentials and a new DMI token, as files named in environment variables. */
-  private async secretsEnv(protocol: string): Promise<Record<string, string>> {
-    const env = (await this.opts.credentials?.(protocol)) ?? {};
+  /**
+   * The mapper's MQTT credentials and a new DMI token, as files named in environment variables.
+   * With `users`: its uid and gid, its state directory (and the files in it) made its own, and
+   * HOME and TMPDIR pointing there (the shared ones may not be writable for it).
+   */
+  private async prepare(entry: Entry): Promise<Launch> {
+    const { protocol, command } = entry;
+    const users = this.opts.users;
+    const uid = users?.uid(protocol); // throws for a protocol without a uid, before any secret is made
+    let env = (await this.opts.credentials?.(protocol)) ?? {};
     const tokens = this.opts.dmiTokens;
-    if (!tokens) return env;
-    const file = mapperDmiTokenFile(this.opts.dataDir, protocol);
-    await writeSecretFile(file, `${tokens.issue(protocol)}\n`);
-    return { ...env, EDGETWIN_DMI_TOKEN_FILE: file };
+    if (tokens) {
+      const file = mapperDmiTokenFile(this.opts.dataDir, protocol);
+      await writeSecretFile(file, `${tokens.issue(protocol)}\n`);
+      env = { ...env, EDGETWIN_DMI_TOKEN_FILE: file };
+    }
+    if (!users || uid === undefined) return { env };
+    const dir = join(this.opts.dataDir, 'mappers', protocol);
+    await ownMapperDir(dir, uid, users.gid);
+    for (const path of [command?.command, command?.args[0]])
+      if (path && isAbsolute(path)) await checkSearchable(dirname(path), users.gid, `the ${protocol} mapper's program`);
+    return { env: { ...env, HOME: dir, TMPDIR: dir }, user: { uid, gid: users.gid } };
   }
 
-  private spawnMapper(entry: Entry, extraEnv: Record<string, string>, log: Logger): void {
+  private spawnMapper(entry: Entry, launch: Launch, log: Logger): void {
+    const extraEnv = launch.env;
     const cmd = entry.command;
     if (!cmd || this.stopping || !entry.wanted || entry.child) return;
     const args = [
@@ -183,10 +209,14 @@ export class MapperSupervisor {
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
     for (const name of PRIVATE_ENV) if (!(name in extraEnv)) delete env[name];
-    const child = spawn(cmd.command, args, { stdio: this.opts.stdio ?? ['ignore', 'inherit', 'inherit'], env });
+    const child = spawn(cmd.command, args, {
+      stdio: this.opts.stdio ?? ['ignore', 'inherit', 'inherit'],
+      env,
+      ...launch.user, // uid and gid: node drops root's supplementary groups too (setgroups)
+    });
     entry.child = child;
     entry.startedAt = Date.now();
-    log.info({ pid: child.pid }, `mapper for ${entry.protocol} started`);
+    log.info({ pid: child.pid, ...launch.user }, `mapper for ${entry.protocol} started`);
     child.on('error', (err) => {
       entry.lastError = `failed to start ${cmd.command}: ${err.message}`;
       log.error({ err }, 'mapper process failed to start');
