@@ -92,9 +92,19 @@ async function ownTree(dir: string, uid: number, gid: number): Promise<void> {
 /**
  * Lets the mappers' group into `DATA-DIR/mappers` (0750, group BASE) and checks that it can reach
  * it: every directory above must be searchable by others (or by the group). DATA-DIR itself, made
- * by edgecore, gets the group's search bit when others lack it.
+ * by edgecore, gets the group's search bit when others lack it. Since the mappers can then open
+ * DATA-DIR's files by name, everything else in it (the twin database with every device's spec,
+ * the history) loses its group and other bits, and edgecore's umask becomes 077 for what it
+ * creates later (the mappers inherit it, inside their own directories).
  */
 export async function openMappersDir(dataDir: string, gid: number): Promise<void> {
+  process.umask(0o077);
+  for (const name of await readdir(dataDir)) {
+    if (name === 'mappers' || name === 'dmi') continue; // opened to the group below and by the DMI server
+    const path = join(dataDir, name);
+    const s = await lstat(path);
+    if (!s.isSymbolicLink() && (s.mode & 0o077) !== 0) await chmod(path, s.mode & 0o7700);
+  }
   const mappers = join(dataDir, 'mappers');
   await mkdir(mappers, { recursive: true });
   await chown(mappers, process.getuid?.() ?? 0, gid);

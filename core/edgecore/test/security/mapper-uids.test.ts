@@ -147,6 +147,18 @@ describe.skipIf(!isRoot)('--mapper-uids: each mapper under its own uid (edgecore
     expect([dmiDir.gid, (dmiDir.mode & 0o777).toString(8)]).toEqual([BASE, '750']);
   });
 
+  it("a mapper's uid reads nothing of edgecore's in DATA-DIR but its way to its directory and the DMI socket", () => {
+    for (const name of readdirSync(edge.dataDir)) {
+      if (name === 'mappers' || name === 'dmi') continue;
+      const s = statSync(join(edge.dataDir, name));
+      expect([name, (s.mode & 0o077).toString(8)]).toEqual([name, '0']);
+    }
+    for (const file of ['edgetwin.db', 'dmi-mappers.json', 'security/mqtt-users.json']) {
+      const r = catAs(UID.modbus, join(edge.dataDir, file));
+      expect([file, r.status, r.stdout]).toEqual([file, 1, '']);
+    }
+  });
+
   it("one mapper's uid cannot read the other's token, MQTT password or /proc/<pid>/environ", () => {
     const own = catAs(UID.modbus, mapperDmiTokenFile(edge.dataDir, 'modbus'));
     expect(own.status).toBe(0); // the control: its own token it reads
