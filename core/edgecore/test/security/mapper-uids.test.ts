@@ -186,6 +186,38 @@ describe.skipIf(!isRoot)('--mapper-uids: each mapper under its own uid (edgecore
       expect(ps).not.toContain(readFileSync(mapperDmiTokenFile(edge.dataDir, protocol), 'utf8').trim());
     }
   });
+  it(
+    'a restarted mapper gets its uid again, and a symlink it planted where edgecore writes its new token is not followed',
+    async () => {
+      const victim = join(tempDir('uids-victim'), 'victim');
+      writeFileSync(victim, 'untouched\n');
+      const token = mapperDmiTokenFile(edge.dataDir, 'modbus');
+      const before = readFileSync(token, 'utf8');
+      // As the Modbus mapper's uid: the temporary name edgecore writes the next token under.
+      const ln = spawnSync('ln', ['-s', victim, `${token}.${edge.child.pid}.tmp`], { uid: UID.modbus, gid: BASE });
+      expect(ln.status).toBe(0);
+      const old = pids.modbus;
+      process.kill(old, 'SIGKILL');
+      const e = edge;
+      let pid = 0;
+      await waitFor(
+        () => {
+          const started = e.logEntries().filter((l) => l.msg === 'mapper for modbus started');
+          pid = (started.at(-1)?.pid as number | undefined) ?? 0;
+          return pid !== old && pid > 0;
+        },
+        T,
+        'the Modbus mapper to be restarted',
+      );
+      pids.modbus = pid;
+      expect(ids(pid).uid).toEqual(Array(4).fill(String(UID.modbus)));
+      expect(readFileSync(victim, 'utf8')).toBe('untouched\n');
+      const s = statSync(token);
+      expect([s.uid, (s.mode & 0o777).toString(8)]).toEqual([UID.modbus, '600']);
+      expect(readFileSync(token, 'utf8')).not.toBe(before); // a new token for the new process
+    },
+    2 * T,
+  );
 });
 
 describe.skipIf(!isRoot)('--mapper-uids as a user other than root', () => {
