@@ -27,7 +27,7 @@ import type { BrokerAccess } from '../security/broker-access.js';
 import type { TokenVerifier } from '../security/http-tokens.js';
 import { ensureEdgecoreIdentity, ensureMapperIdentity } from '../security/machine-identities.js';
 import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
-import { checkSearchable, mapperUsers, openMappersDir, type MapperUsers } from '../supervisor/mapper-users.js';
+import { checkMapperPrograms, checkSearchable, mapperUsers, openMappersDir, type MapperUsers } from '../supervisor/mapper-users.js';
 import { DeviceDirectorySync } from './device-sync.js';
 import { consoleRoutes } from './console-routes.js';
 import { nodeRoutes } from './node-routes.js';
@@ -248,6 +248,8 @@ export class EdgeCore {
             }
           : {}),
       });
+    // Before any mapper starts: its uid must be able to run its program (refused at start, with the path to fix).
+    if (users && this.supervisor) await checkMapperPrograms(this.supervisor, users.gid);
     if (this.opts.dmiSocket !== false) {
       this.dmi = new DmiServer({
         socketPath: dmiSocket,

@@ -159,7 +159,7 @@ export class MapperSupervisor {
         const delay = this.scheduleRestart(entry);
         log.error(
           { err: (err as Error).message, restartInMs: delay },
-          `cannot create the ${entry.protocol} mapper's credentials; trying again after backoff`,
+          `cannot prepare the start of the ${entry.protocol} mapper (its credentials, state directory or program); trying again after backoff`,
         );
       },
     );

@@ -7,8 +7,8 @@
  * them, and the kernel refuses it `/proc/<pid>/environ` and ptrace of another uid's process.
  * The uids need no /etc/passwd entry (they may have one, e.g. from systemd-sysusers).
  */
-import { lstat, mkdir, lchown, chmod, chown, readdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { lstat, mkdir, lchown, chmod, chown, readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { EdgeTwinError } from '@edgetwin/sdk';
 
 /** uid = BASE + offset; gid = BASE. Fixed, so a mapper keeps its uid (and its files) across restarts. */
@@ -123,7 +123,9 @@ export async function openMappersDir(dataDir: string, gid: number): Promise<void
  * packages keeps them out).
  */
 export async function checkSearchable(dir: string, gid: number, what: string): Promise<void> {
-  for (let d = resolve(dir); ; d = dirname(d)) {
+  // Symlinks resolved first: what counts is the directories the kernel walks to reach the target.
+  const start = await realpath(dir).catch(() => resolve(dir));
+  for (let d = start; ; d = dirname(d)) {
     const s = await stat(d).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined; // made later, by edgecore
       throw err;
@@ -142,4 +144,43 @@ export async function checkSearchable(dir: string, gid: number, what: string): P
       );
     if (dirname(d) === d) return;
   }
+}
+
+/** What the mapper programs look like to checkMapperPrograms: the command of each protocol. */
+export interface MapperPrograms {
+  commandFor(protocol: string): { command: string; args: string[] } | undefined;
+}
+
+/**
+ * Throws ET_CONFIG_INVALID when a mapper's uid could not run its program: the runtime (node, or
+ * another command) must be executable and the entry script readable by others (or by group
+ * `gid`), and every directory above them searchable. Checked at start, for every protocol with a
+ * uid whose mapper is installed, so a Node installed under root's 0700 home, or a checkout in a
+ * 0700 directory, stops edgecore with the path to fix instead of leaving mappers in a restart loop.
+ */
+export async function checkMapperPrograms(programs: MapperPrograms, gid: number): Promise<void> {
+  for (const protocol of Object.keys(MAPPER_UID_OFFSETS)) {
+    const cmd = programs.commandFor(protocol);
+    if (!cmd) continue;
+    const what = `the ${protocol} mapper's program`;
+    await checkUsable(cmd.command, gid, 0o1, what);
+    const script = cmd.args[0];
+    if (script && isAbsolute(script)) await checkUsable(script, gid, 0o4, what);
+  }
+}
+
+/** `path` (absolute) and the directories above it usable by a uid that is neither its owner nor root. */
+async function checkUsable(path: string, gid: number, bit: 0o1 | 0o4, what: string): Promise<void> {
+  if (!isAbsolute(path)) return; // found on PATH by the kernel: nothing to check here
+  const real = await realpath(path).catch(() => undefined);
+  if (!real) return; // missing: the start reports it as such
+  const s = await stat(real);
+  const ok = (s.mode & bit) !== 0 || (s.gid === gid && (s.mode & (bit << 3)) !== 0);
+  if (!ok)
+    throw new EdgeTwinError(
+      'ET_CONFIG_INVALID',
+      `--mapper-uids: ${real} (mode ${(s.mode & 0o777).toString(8)}, ${what}) cannot be ` +
+        `${bit === 0o1 ? 'executed' : 'read'} by the mappers' uids; chmod o+${bit === 0o1 ? 'x' : 'r'} it`,
+    );
+  await checkSearchable(dirname(real), gid, `${what}, ${path}`);
 }

@@ -14,7 +14,16 @@
  * Root-only: skipped elsewhere (only root can start processes under other uids).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -230,8 +239,37 @@ describe.skipIf(!isRoot)('--mapper-uids as a user other than root', () => {
       [CLI, 'edge', '--devices', join(dir, 'devices'), '--data-dir', join(dir, 'data'), '--mapper-uids', String(BASE)],
       { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 30_000 },
     );
+    expect(r.error, `${process.execPath} could not be run as uid 65534`).toBeUndefined();
     expect(r.stderr).toContain('--mapper-uids needs edgecore to run as root (it runs as uid 65534)');
     expect(r.status).toBe(1);
     expect(() => statSync(join(dir, 'data'))).toThrow(); // nothing was created
+  });
+});
+
+describe.skipIf(!isRoot)('--mapper-uids with a mapper program the mappers cannot reach', () => {
+  it('is refused at start, naming the directory to open, before any mapper runs', () => {
+    // Node itself in a 0700 directory (mkdtemp), as when it is installed under root's home: the
+    // mappers' uids could not run it. A hard link keeps the binary's mode (0755) and needs no copy.
+    const nodeDir = tempDir('uids-node');
+    const node = join(nodeDir, 'node');
+    try {
+      linkSync(process.execPath, node);
+    } catch {
+      copyFileSync(process.execPath, node);
+      chmodSync(node, 0o755);
+    }
+    const dir = tempDir('uids-unreachable');
+    chmodSync(dir, 0o755); // the data directory is reachable: only the program is not
+    mkdirSync(join(dir, 'devices'));
+    const r = spawnSync(
+      node,
+      [CLI, 'edge', '--devices', join(dir, 'devices'), '--data-dir', join(dir, 'data'), '--mapper-uids', String(BASE)],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stderr).toContain(`--mapper-uids: ${nodeDir} (mode 700, above the modbus mapper's program`);
+    expect(r.stderr).toContain('chmod o+x');
+    expect(r.status).toBe(1);
+    expect(r.stderr).not.toContain('mapper for modbus started');
   });
 });
