@@ -21,8 +21,15 @@ for (const file of process.argv.slice(2)) {
   const s = r.numPendingTests + r.numTodoTests;
   console.log(`${file}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${s} skipped`);
   passed += r.numPassedTests;
-  failed += r.numFailedTests + (r.success === false && r.numFailedTests === 0 ? 1 : 0);
+  // Failed hooks (beforeAll, afterAll) and file errors, from .ci/hook-errors-reporter.mjs: the JSON
+  // report shows such a file as failed with no message and its tests as skipped.
+  const hooksFile = file.replace(/\.json$/, '') + '.hooks.json';
+  const hooks = existsSync(hooksFile) ? JSON.parse(readFileSync(hooksFile, 'utf8')) : [];
+  if (hooks.length > 0) console.log(`${hooksFile}: ${hooks.length} failed hooks or file errors`);
+  failed += r.numFailedTests + hooks.length + (r.success === false && r.numFailedTests + hooks.length === 0 ? 1 : 0);
   skipped += s;
+  for (const h of hooks)
+    failures.push({ report: file, where: h.file, name: `(a hook or the file, in "${h.where}")`, messages: [h.message] });
   for (const suite of r.testResults ?? []) {
     const where = relative(process.cwd(), suite.name);
     const bad = (suite.assertionResults ?? []).filter((t) => t.status === 'failed');
@@ -32,7 +39,8 @@ for (const file of process.argv.slice(2)) {
         flaky.push({ report: file, where, name: t.fullName, messages: t.failureMessages });
     }
     // A file that failed outside any test (an import error, a failing hook) has no failed test to show.
-    if (suite.status === 'failed' && bad.length === 0) {
+    const hooked = hooks.some((h) => h.file !== '(unhandled)' && suite.name.endsWith(h.file));
+    if (suite.status === 'failed' && bad.length === 0 && !hooked) {
       failures.push({ report: file, where, name: '(the file itself)', messages: [suite.message ?? ''] });
     }
   }

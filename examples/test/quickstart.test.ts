@@ -23,7 +23,8 @@ interface Twin {
 describe('the quickstart', () => {
   let child: ChildProcess;
   let out = '';
-  const ports = { http: 0, mqtt: 0, modbus: 0 };
+  // Every port moved to a free one: the quickstart's defaults (4840, 6638, ...) may be taken by another test or program.
+  const ports = { http: 0, mqtt: 0, modbus: 0, opcua: 0, zigbee: 0 };
   const dataDir = mkdtempSync(join(tmpdir(), 'edgetwin-quickstart-'));
   // What the tour's commands do: mosquitto_sub/pub read the "tour" user's options from there.
   const mqttClients = join(dataDir, 'mqtt-clients');
@@ -44,15 +45,15 @@ describe('the quickstart', () => {
 
   beforeAll(async () => {
     if (skip) return;
-    ports.http = await freePort();
-    ports.mqtt = await freePort();
-    ports.modbus = await freePort();
+    for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
     child = spawn(process.execPath, [START], {
       env: {
         ...process.env,
         EDGETWIN_HTTP_PORT: String(ports.http),
         EDGETWIN_MQTT_PORT: String(ports.mqtt),
         EDGETWIN_MODBUS_PORT: String(ports.modbus),
+        EDGETWIN_OPCUA_PORT: String(ports.opcua),
+        EDGETWIN_ZIGBEE_PORT: String(ports.zigbee),
         EDGETWIN_DATA_DIR: dataDir,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,11 +61,16 @@ describe('the quickstart', () => {
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     // The first start generates OPC UA certificates and forms a ZigBee network: allow time on a busy machine.
-    await waitFor(() => out.includes('Press Ctrl-C to stop.'), 90_000, 'the quickstart to start').catch(
-      (err: unknown) => {
-        throw new Error(`${(err as Error).message}; its output:\n${out}`);
-      },
-    );
+    // Waits for the ready line, or for the quickstart to exit (a start that failed: no use waiting 90 s).
+    const failed = (why: string) => new Error(`${why}; the quickstart's output:\n${out}`);
+    await waitFor(
+      () => child.exitCode !== null || out.includes('Press Ctrl-C to stop.'),
+      90_000,
+      'the quickstart to start',
+    ).catch((err: unknown) => {
+      throw failed((err as Error).message);
+    });
+    if (child.exitCode !== null) throw failed(`the quickstart exited with code ${child.exitCode} before it was ready`);
   }, 120_000);
 
   afterAll(() => {
