@@ -29,7 +29,12 @@ for (const file of process.argv.slice(2)) {
   failed += r.numFailedTests + hooks.length + (r.success === false && r.numFailedTests + hooks.length === 0 ? 1 : 0);
   skipped += s;
   for (const h of hooks)
-    failures.push({ report: file, where: h.file, name: `(a hook or the file, in "${h.where}")`, messages: [h.message] });
+    failures.push({
+      report: file,
+      where: h.file,
+      name: `(a hook or the file, in "${h.where}")`,
+      messages: [h.message],
+    });
   for (const suite of r.testResults ?? []) {
     const where = relative(process.cwd(), suite.name);
     const bad = (suite.assertionResults ?? []).filter((t) => t.status === 'failed');

@@ -27,7 +27,13 @@ import type { BrokerAccess } from '../security/broker-access.js';
 import type { TokenVerifier } from '../security/http-tokens.js';
 import { ensureEdgecoreIdentity, ensureMapperIdentity } from '../security/machine-identities.js';
 import { MapperSupervisor } from '../supervisor/mapper-supervisor.js';
-import { checkMapperPrograms, checkSearchable, mapperUsers, openMappersDir, type MapperUsers } from '../supervisor/mapper-users.js';
+import {
+  checkMapperPrograms,
+  checkSearchable,
+  mapperUsers,
+  openMappersDir,
+  type MapperUsers,
+} from '../supervisor/mapper-users.js';
 import { DeviceDirectorySync } from './device-sync.js';
 import { consoleRoutes } from './console-routes.js';
 import { nodeRoutes } from './node-routes.js';
