@@ -9,7 +9,7 @@
  *   npm run bench:twin -- [--devices 1000] [--props 10] [--rate 10000 | --window 50] [--seconds 10] [--warmup 3]
  *                         [--mappers 10] [--broker mosquitto|embedded|mqtt://host:port] [--mqtt-auth on|off]
  *                         [--node-flags "--cpu-prof ..."] [--edge-flags "--history-retention 0"]
- *                         [--overload [--seconds 60]] [--path mqtt|dmi|both] [--generator peer|sdk]
+ *                         [--overload [--seconds 60]] [--path mqtt|dmi|both] [--generator peer|sdk] [--twins 1]
  *
  * Exits with status 1, saying so on its last line, when reports went unanswered.
  * --overload: capacity closed loop, then 2x and 4x of it open loop (twin-overload.ts); Mosquitto
@@ -25,6 +25,10 @@
  * an independent implementation, mqtt.js for MQTT and @grpc/grpc-js for DMI. sdk: the sdk's own
  * clients (edgecore's MQTT client, the mapper runtime's DMI client), which use less CPU per report,
  * so at several times edgecore's capacity the load leaves more of the shared cores to edgecore.
+ *
+ * --twins N: each report carries N properties of one device (one twin/update with N twins, one
+ * ReportDeviceStatus with N twins), as mappers that report a whole device per collect cycle send
+ * them; the sdk runtime does, and so do KubeEdge's mapper-framework mappers. Default 1.
  *
  * --broker mosquitto (default) starts Mosquitto and runs edgecore with --mqtt-url; `embedded`
  * uses edgecore's own aedes broker, so edgecore's figures then include the broker's work.
@@ -65,6 +69,7 @@ const { values: args } = parseArgs({
     overload: { type: 'boolean', default: false },
     path: { type: 'string', default: 'mqtt' },
     generator: { type: 'string', default: 'peer' },
+    twins: { type: 'string', default: '1' },
   },
 });
 if (!['peer', 'sdk'].includes(args.generator)) {
@@ -138,6 +143,9 @@ async function main(): Promise<void> {
   const props = Array.from({ length: Number(args.props) }, (_, i) => `p${i}`);
   const mappers = Number(args.mappers);
   const window = Number(args.window);
+  const twins = Number(args.twins);
+  if (!Number.isInteger(twins) || twins < 1 || twins > props.length)
+    throw new Error(`--twins ${args.twins}: expected a whole number from 1 to --props (${props.length})`);
   const dir = mkdtempSync(join(tmpdir(), 'edgetwin-bench-'));
   mkdirSync(join(dir, 'devices'));
   writeFileSync(join(dir, 'devices', 'bench.yaml'), devicesYaml(devices, props, mappers));
@@ -212,6 +220,7 @@ async function main(): Promise<void> {
       // As the SDK's mappers do (BrokerLink): reports are small and someone waits for each.
       noDelay: true,
       generator: args.generator === 'sdk' ? 'sdk' : 'peer',
+      twinsPerReport: twins,
     };
     if (args.overload) {
       if (args.path === 'both') throw new Error('--overload takes --path mqtt or dmi, one at a time');
@@ -265,7 +274,7 @@ async function main(): Promise<void> {
           ? 'ReportDeviceStatus over DMI (gRPC, unix socket), one connection each'
           : '$hw twin/update over MQTT, QoS 1';
       console.log(
-        `  [${path}] load: ${mappers} simulated mappers, ${how}, ${mode}: ${cfg.warmupSeconds} s warm-up (not measured), then ${cfg.seconds} s measured`,
+        `  [${path}] load: ${mappers} simulated mappers, ${how}, ${mode}, ${twins} ${twins === 1 ? 'twin' : 'twins of one device'} per report: ${cfg.warmupSeconds} s warm-up (not measured), then ${cfg.seconds} s measured`,
       );
 
       let maxRss = idle?.rss ?? 0;
@@ -316,8 +325,9 @@ async function main(): Promise<void> {
       console.log(
         `  reports sent           ${result.sent} in ${result.seconds.toFixed(2)} s (${Math.round(result.sent / result.seconds)}/s offered)`,
       );
+      const sustained = result.answered / result.untilLastAnswer;
       console.log(
-        `  reports committed      ${committed}; sustained ${Math.round(result.answered / result.untilLastAnswer)}/s (answered / time from first publish to last result, ${result.untilLastAnswer.toFixed(1)} s)`,
+        `  reports committed      ${committed} twins; sustained ${Math.round(sustained)} reports/s${twins === 1 ? '' : ` = ${Math.round(sustained * twins)} twins/s`} (answered / time from first publish to last result, ${result.untilLastAnswer.toFixed(1)} s)`,
       );
       console.log(`  results answered       ${result.answered}, errors ${result.errors}, unanswered ${result.lost}`);
       console.log(
@@ -330,7 +340,7 @@ async function main(): Promise<void> {
         );
       }
       console.log(
-        `  edgecore CPU           ${cpu.toFixed(2)} s = ${((cpu * 1e6) / Math.max(1, committed)).toFixed(0)} µs per committed report (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
+        `  edgecore CPU           ${cpu.toFixed(2)} s = ${((cpu * 1e6) / Math.max(1, committed)).toFixed(0)} µs per committed twin (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
       );
       const loadCpu = result.cpuSeconds;
       console.log(

@@ -41,6 +41,20 @@ export interface LoadConfig {
    * broker at several times edgecore's capacity.
    */
   generator?: 'peer' | 'sdk';
+  /**
+   * Twins per report (default 1): each report carries this many properties of one device, as a
+   * mapper reporting a whole device per collect cycle sends them (the sdk runtime, KubeEdge's
+   * mapper-framework). At most the number of properties.
+   */
+  twinsPerReport?: number;
+}
+
+/**
+ * The properties report number `n` carries: `k` consecutive ones from the n-th group (with k = 1,
+ * property n mod the count, as before the option existed).
+ */
+export function reportProps(props: string[], n: number, k: number): string[] {
+  return Array.from({ length: k }, (_, i) => props[(n * k + i) % props.length]!);
 }
 
 export interface LoadResult {
@@ -127,7 +141,7 @@ async function sdkClient(
 
 /** One timed run of the load; answers of an earlier phase that arrive late are ignored. */
 class Phase {
-  readonly sentAt = new Map<string, { t: number; key: string; value: number }>();
+  readonly sentAt = new Map<string, { t: number; twins: { key: string; value: number }[] }>();
   readonly latencies: number[] = [];
   errors = 0;
   sent = 0;
@@ -178,15 +192,18 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
   const send = (k: number) => {
     const n = phase.sent++;
     const dev = Math.floor(n / cfg.mappers) % cfg.devicesPerMapper;
-    const prop = cfg.props[n % cfg.props.length]!;
     const id = `${phase.name}-${k}-${n}`;
-    const key = `m${k}/dev-${dev}/${prop}`;
-    const value = (lastSent.get(key) ?? 0) + 1;
-    lastSent.set(key, value);
+    const twins = reportProps(cfg.props, n, cfg.twinsPerReport ?? 1).map((prop) => {
+      const key = `m${k}/dev-${dev}/${prop}`;
+      const value = (lastSent.get(key) ?? 0) + 1;
+      lastSent.set(key, value);
+      return { prop, key, value };
+    });
     // The same JSON as JSON.stringify would write (every part is a plain identifier or number),
     // built without it: the generator shares the cores with edgecore and the broker.
-    const body = `{"event_id":"${id}","timestamp":${Date.now()},"twin":{"${prop}":{"actual":{"value":"${value}"}}}}`;
-    phase.sentAt.set(id, { t: performance.now(), key, value });
+    const twin = twins.map((t) => `"${t.prop}":{"actual":{"value":"${t.value}"}}`).join(',');
+    const body = `{"event_id":"${id}","timestamp":${Date.now()},"twin":{${twin}}}`;
+    phase.sentAt.set(id, { t: performance.now(), twins });
     clients[k]!.publish(`$hw/events/device/m${k}/dev-${dev}/twin/update`, body);
   };
 
@@ -204,7 +221,8 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
       if (sent === undefined) return;
       phase.sentAt.delete(id);
       if (failed) phase.errors++;
-      else if ((lastAnswered.get(sent.key) ?? 0) < sent.value) lastAnswered.set(sent.key, sent.value);
+      else
+        for (const { key, value } of sent.twins) if ((lastAnswered.get(key) ?? 0) < value) lastAnswered.set(key, value);
       phase.latencies.push(t - sent.t);
       phase.lastAnswer = t;
       if (cfg.window > 0 && phase.sending) send(k);
