@@ -7,7 +7,12 @@
  * device's first value; then the same after --seconds of polling (every device at its configured
  * cycle) with the peak total PSS sampled meanwhile.
  *
- *   npm run bench:footprint -- [--devices 1000[,100...]] [--seconds 60] [--settle 5]
+ *   npm run bench:footprint -- [--devices 1000[,100...]] [--seconds 60] [--settle 5] [--idle-after 25]
+ *
+ * --settle: the "at ready" sample is taken this many seconds after the last first value. --idle-after:
+ * one more sample this many seconds after it (25 s: where the edge's figures were first measured, the
+ * "idle" edge: start-up over, devices polled at their cycle, no API client), printed when polling
+ * lasts that long.
  *
  * --devices repeats the Modbus thermostat N times (over 100 slaves of the Modbus simulator); the
  * quickstart alone is run first, and how memory grows per added device is printed at the end.
@@ -27,6 +32,7 @@ const { values: args } = parseArgs({
     devices: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '60' },
     settle: { type: 'string', default: '5' },
+    'idle-after': { type: 'string', default: '25' },
   },
 });
 
@@ -38,6 +44,8 @@ interface RunResult {
   /** When each device (namespace/name) first reported a value, ms after edgecore started. */
   firstValues: Map<string, number>;
   atReady: Sample;
+  /** --idle-after seconds after ready (25 s: where the edge's figures were first measured), if polling lasts that long. */
+  idle: Sample | undefined;
   afterPolling: Sample;
   peakPss: number;
   /** aloneBytes() of the edge's processes at ready and after polling. */
@@ -118,7 +126,12 @@ async function waitForFirstValues(api: string, expected: number, startedAt: numb
   return firstValue;
 }
 
-async function runOnce(modbusDevices: number, seconds: number, settleSeconds: number): Promise<RunResult> {
+async function runOnce(
+  modbusDevices: number,
+  seconds: number,
+  settleSeconds: number,
+  idleAfterSeconds: number,
+): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'edgetwin-footprint-'));
   const ports = { modbus: await freePort(), opcua: await freePort(), zigbee: await freePort() };
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
@@ -148,14 +161,20 @@ async function runOnce(modbusDevices: number, seconds: number, settleSeconds: nu
       }),
     ]);
     const readyMs = Math.max(...firstValues.values());
+    const readyAt = Date.now();
     await sleep(settleSeconds * 1000);
     const atReady = sample(edgecore.pid!);
     const aloneAtReady = aloneBytes([...edgeProcesses(edgecore.pid!).values()]);
     let peakPss = total(atReady).pss;
     const end = Date.now() + seconds * 1000;
+    const idleAt = readyAt + idleAfterSeconds * 1000;
+    let idle: Sample | undefined;
     while (Date.now() < end) {
-      await sleep(Math.min(2000, Math.max(0, end - Date.now())));
-      peakPss = Math.max(peakPss, total(sample(edgecore.pid!)).pss);
+      const next = idle === undefined && idleAt > Date.now() && idleAt <= end ? idleAt : end;
+      await sleep(Math.min(2000, Math.max(0, next - Date.now())));
+      const now = sample(edgecore.pid!);
+      if (idle === undefined && Date.now() >= idleAt) idle = now;
+      peakPss = Math.max(peakPss, total(now).pss);
     }
     const afterPolling = sample(edgecore.pid!);
     const aloneAfterPolling = aloneBytes([...edgeProcesses(edgecore.pid!).values()]);
@@ -165,6 +184,7 @@ async function runOnce(modbusDevices: number, seconds: number, settleSeconds: nu
       readyMs,
       firstValues,
       atReady,
+      idle,
       afterPolling,
       peakPss,
       aloneAtReady,
@@ -178,7 +198,7 @@ async function runOnce(modbusDevices: number, seconds: number, settleSeconds: nu
   }
 }
 
-function report(r: RunResult, seconds: number, settle: number): void {
+function report(r: RunResult, seconds: number, settle: number, idleAfter: number): void {
   const label = r.devices > 1 ? `the quickstart with ${r.devices} Modbus thermostats` : 'the quickstart devices';
   console.log(`\nfootprint bench: ${label} (${r.devices + 6} devices), ${process.version}`);
   console.log(
@@ -188,6 +208,7 @@ function report(r: RunResult, seconds: number, settle: number): void {
   const shown = byTime.length > 8 ? [...byTime.slice(0, 3), ...byTime.slice(-5)] : byTime;
   console.log(`  first value per device  ${shown.map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
   printSample(`at ready (+${settle} s; CPU: since the process started)`, r.atReady);
+  if (r.idle) printSample(`idle, ${idleAfter} s after ready (CPU: used since ready +${settle} s)`, r.idle, r.atReady);
   printSample(`after ${seconds} s of polling (CPU: used meanwhile)`, r.afterPolling, r.atReady);
   console.log(`  peak total PSS while polling ${mb(r.peakPss)} MB (sampled every 2 s)`);
   console.log(
@@ -204,6 +225,7 @@ function report(r: RunResult, seconds: number, settle: number): void {
 async function main(): Promise<void> {
   const seconds = Number(args.seconds);
   const settle = Number(args.settle);
+  const idleAfter = Number(args['idle-after']);
   const sizes = [...new Set([1, ...args.devices.split(',').map(Number)])].sort((a, b) => a - b);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--devices takes positive integers');
   console.log(
@@ -213,8 +235,8 @@ async function main(): Promise<void> {
   );
   const results: RunResult[] = [];
   for (const n of sizes) {
-    const r = await runOnce(n, seconds, settle);
-    report(r, seconds, settle);
+    const r = await runOnce(n, seconds, settle, idleAfter);
+    report(r, seconds, settle, idleAfter);
     results.push(r);
   }
   const base = results[0]!;
