@@ -77,10 +77,20 @@ describe('tuneHeapForEdge', () => {
       });
       return (JSON.parse(out) as { peak: number }).peak / 1048576;
     };
-    const control = peakHeapMiB('{ optimizeForSize: false }');
-    const tuned = peakHeapMiB('{}');
+    // The median of three runs each, interleaved: V8 sizes the old generation partly from how fast
+    // it measured its collections, so one run on a loaded machine can come out far from the others
+    // (CI once saw 0.89 on Node 22, where this machine gives 0.57-0.61 when idle).
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+    const control: number[] = [];
+    const tuned: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      control.push(peakHeapMiB('{ optimizeForSize: false }'));
+      tuned.push(peakHeapMiB('{}'));
+    }
     // measured with --single-threaded-gc: tuned/control 0.75-0.77 on Node 20, 0.57-0.61 on 22, 0.66-0.67 on 24
-    expect(tuned).toBeLessThan(control * 0.85);
+    expect(median(tuned), `tuned ${tuned.join(', ')} MiB; control ${control.join(', ')} MiB`).toBeLessThan(
+      median(control) * 0.85,
+    );
   });
 });
 
