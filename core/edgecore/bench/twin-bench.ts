@@ -327,7 +327,7 @@ async function main(): Promise<void> {
       );
       const sustained = result.answered / result.untilLastAnswer;
       console.log(
-        `  reports committed      ${committed} twins; sustained ${Math.round(sustained)} reports/s${twins === 1 ? '' : ` = ${Math.round(sustained * twins)} twins/s`} (answered / time from first publish to last result, ${result.untilLastAnswer.toFixed(1)} s)`,
+        `  reports committed      ${committed}; sustained ${Math.round(sustained)} reports/s${twins === 1 ? '' : ` = ${Math.round(sustained * twins)} twins/s`} (answered / time from first publish to last result, ${result.untilLastAnswer.toFixed(1)} s)`,
       );
       console.log(`  results answered       ${result.answered}, errors ${result.errors}, unanswered ${result.lost}`);
       console.log(
@@ -340,7 +340,7 @@ async function main(): Promise<void> {
         );
       }
       console.log(
-        `  edgecore CPU           ${cpu.toFixed(2)} s = ${((cpu * 1e6) / Math.max(1, committed)).toFixed(0)} µs per committed twin (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
+        `  edgecore CPU           ${cpu.toFixed(2)} s = ${((cpu * 1e6) / Math.max(1, committed)).toFixed(0)} µs per committed report${twins === 1 ? '' : `, ${((cpu * 1e6) / Math.max(1, committed * twins)).toFixed(0)} µs per twin`} (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
       );
       const loadCpu = result.cpuSeconds;
       console.log(
