@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EdgeTwinError } from '@edgetwin/sdk';
+import { ensurePrivateFile } from '@edgetwin/sdk/util';
 import { migrateSchema, type SchemaMigration } from '../sqlite/migrate.js';
 
 export interface Bucket {
@@ -90,6 +91,7 @@ export class HistoryStore {
     let db: Database.Database | undefined;
     try {
       if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
+      ensurePrivateFile(opts.file); // 0600: every reading is in it
       db = new Database(opts.file);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');

@@ -8,6 +8,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensurePrivateFile } from '@edgetwin/sdk/util';
 import {
   EdgeTwinError,
   type Device,
@@ -100,6 +101,7 @@ export function openTwinStore(opts: { file: string }): TwinStore {
   if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
   let db: Database.Database | undefined;
   try {
+    ensurePrivateFile(opts.file); // 0600: every device's spec and reading is in it
     db = new Database(opts.file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');

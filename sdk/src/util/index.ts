@@ -5,3 +5,4 @@ export * from './repeated-log.js';
 export * from './deadline.js';
 export * from './proc.js';
 export * from './heap.js';
+export * from './private-file.js';

@@ -5,9 +5,10 @@
  * edge acknowledges or forgets anything.
  */
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OutboxEntry, ResourceKey } from '@edgetwin/cloud-link';
+import { ensurePrivateFile } from '@edgetwin/sdk/util';
 import { migrateSchema } from '@edgetwin/device-twin/sqlite';
 import { CLOUD_SYNC_MIGRATIONS } from './migrations.js';
 
@@ -25,8 +26,7 @@ export class CloudSyncStore {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     // Created (or tightened) 0600 before SQLite opens it; SQLite gives -wal and -shm the same mode.
     const file = join(dataDir, 'cloud-sync.db');
-    closeSync(openSync(file, 'a', 0o600));
-    chmodSync(file, 0o600);
+    ensurePrivateFile(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
