@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { DMI_PROTO, DmiClient } from '@edgetwin/sdk/dmi';
-import { offer, percentile, reportProps, type LoadConfig, type LoadResult } from './twin-load.js';
+import { nextTwins, offer, percentile, recordAnswered, type LoadConfig, type LoadResult } from './twin-load.js';
 
 export interface DmiLoadConfig extends LoadConfig {
   /** edgecore's DMI socket. */
@@ -139,12 +139,7 @@ export async function runDmiLoad(cfg: DmiLoadConfig, onMeasuring?: () => void): 
   const send = (k: number, p: Phase) => {
     const n = p.sent++;
     const dev = Math.floor(n / cfg.mappers) % cfg.devicesPerMapper;
-    const sent = reportProps(cfg.props, n, cfg.twinsPerReport ?? 1).map((prop) => {
-      const key = `m${k}/dev-${dev}/${prop}`;
-      const value = (lastSent.get(key) ?? 0) + 1;
-      lastSent.set(key, value);
-      return { prop, key, value };
-    });
+    const sent = nextTwins(lastSent, `m${k}/dev-${dev}`, cfg.props, n, cfg.twinsPerReport ?? 1);
     const t = performance.now();
     p.outstanding++;
     const timestamp = String(Date.now());
@@ -162,7 +157,7 @@ export async function runDmiLoad(cfg: DmiLoadConfig, onMeasuring?: () => void): 
       const now = performance.now();
       p.outstanding--;
       if (err) p.errors++;
-      else for (const { key, value } of sent) if ((lastAnswered.get(key) ?? 0) < value) lastAnswered.set(key, value);
+      else recordAnswered(lastAnswered, sent);
       p.latencies.push(now - t);
       p.lastAnswer = now;
       if (cfg.window > 0 && p.sending) send(k, p);

@@ -49,12 +49,31 @@ export interface LoadConfig {
   twinsPerReport?: number;
 }
 
+/** One twin of a report: its property, its `ns/device/property` key and the value sent. */
+export interface SentTwin {
+  prop: string;
+  key: string;
+  value: number;
+}
+
 /**
- * The properties report number `n` carries: `k` consecutive ones from the n-th group (with k = 1,
- * property n mod the count, as before the option existed).
+ * The twins report number `n` of `device` (`ns/name`) carries: `k` consecutive properties from
+ * the n-th group (with k = 1, property n mod the count), each with the next value of its key
+ * (values only grow per key, so the twin can be checked against `lastSent` at the end).
  */
-export function reportProps(props: string[], n: number, k: number): string[] {
-  return Array.from({ length: k }, (_, i) => props[(n * k + i) % props.length]!);
+export function nextTwins(lastSent: Map<string, number>, device: string, props: string[], n: number, k: number) {
+  return Array.from({ length: k }, (_, i): SentTwin => {
+    const prop = props[(n * k + i) % props.length]!;
+    const key = `${device}/${prop}`;
+    const value = (lastSent.get(key) ?? 0) + 1;
+    lastSent.set(key, value);
+    return { prop, key, value };
+  });
+}
+
+/** Records that a report of `twins` was answered: per key, the highest value answered. */
+export function recordAnswered(lastAnswered: Map<string, number>, twins: readonly SentTwin[]): void {
+  for (const { key, value } of twins) if ((lastAnswered.get(key) ?? 0) < value) lastAnswered.set(key, value);
 }
 
 export interface LoadResult {
@@ -141,7 +160,7 @@ async function sdkClient(
 
 /** One timed run of the load; answers of an earlier phase that arrive late are ignored. */
 class Phase {
-  readonly sentAt = new Map<string, { t: number; twins: { key: string; value: number }[] }>();
+  readonly sentAt = new Map<string, { t: number; twins: SentTwin[] }>();
   readonly latencies: number[] = [];
   errors = 0;
   sent = 0;
@@ -193,12 +212,7 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
     const n = phase.sent++;
     const dev = Math.floor(n / cfg.mappers) % cfg.devicesPerMapper;
     const id = `${phase.name}-${k}-${n}`;
-    const twins = reportProps(cfg.props, n, cfg.twinsPerReport ?? 1).map((prop) => {
-      const key = `m${k}/dev-${dev}/${prop}`;
-      const value = (lastSent.get(key) ?? 0) + 1;
-      lastSent.set(key, value);
-      return { prop, key, value };
-    });
+    const twins = nextTwins(lastSent, `m${k}/dev-${dev}`, cfg.props, n, cfg.twinsPerReport ?? 1);
     // The same JSON as JSON.stringify would write (every part is a plain identifier or number),
     // built without it: the generator shares the cores with edgecore and the broker.
     const twin = twins.map((t) => `"${t.prop}":{"actual":{"value":"${t.value}"}}`).join(',');
@@ -221,8 +235,7 @@ export async function runLoad(cfg: LoadConfig, onMeasuring?: () => void): Promis
       if (sent === undefined) return;
       phase.sentAt.delete(id);
       if (failed) phase.errors++;
-      else
-        for (const { key, value } of sent.twins) if ((lastAnswered.get(key) ?? 0) < value) lastAnswered.set(key, value);
+      else recordAnswered(lastAnswered, sent.twins);
       phase.latencies.push(t - sent.t);
       phase.lastAnswer = t;
       if (cfg.window > 0 && phase.sending) send(k);

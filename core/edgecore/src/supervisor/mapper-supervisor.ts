@@ -9,12 +9,12 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Backoff } from '@edgetwin/sdk/util';
 import { writeSecretFile } from '../security/secret-files.js';
 import { findMapperCommand, type MapperCommand } from './mapper-commands.js';
-import { checkSearchable, ownMapperDir, type MapperUsers } from './mapper-users.js';
+import { ownMapperDir, type MapperUsers } from './mapper-users.js';
 
 export interface MapperSupervisorOptions {
   logger: Logger;
@@ -159,7 +159,7 @@ export class MapperSupervisor {
         const delay = this.scheduleRestart(entry);
         log.error(
           { err: (err as Error).message, restartInMs: delay },
-          `cannot prepare the start of the ${entry.protocol} mapper (its credentials, state directory or program); trying again after backoff`,
+          `cannot prepare the start of the ${entry.protocol} mapper (its credentials or state directory); trying again after backoff`,
         );
       },
     );
@@ -171,7 +171,7 @@ export class MapperSupervisor {
    * HOME and TMPDIR pointing there (the shared ones may not be writable for it).
    */
   private async prepare(entry: Entry): Promise<Launch> {
-    const { protocol, command } = entry;
+    const { protocol } = entry;
     const users = this.opts.users;
     const uid = users?.uid(protocol); // throws for a protocol without a uid, before any secret is made
     let env = (await this.opts.credentials?.(protocol)) ?? {};
@@ -183,9 +183,7 @@ export class MapperSupervisor {
     }
     if (!users || uid === undefined) return { env };
     const dir = join(this.opts.dataDir, 'mappers', protocol);
-    await ownMapperDir(dir, uid, users.gid);
-    for (const path of [command?.command, command?.args[0]])
-      if (path && isAbsolute(path)) await checkSearchable(dirname(path), users.gid, `the ${protocol} mapper's program`);
+    await ownMapperDir(dir, uid, users.gid); // that its uid can run its program was checked at start (checkMapperPrograms)
     return { env: { ...env, HOME: dir, TMPDIR: dir }, user: { uid, gid: users.gid } };
   }
 
