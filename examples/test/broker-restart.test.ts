@@ -16,6 +16,7 @@ import {
   MosquittoSub,
   freePort,
   missingPeer,
+  signalPid,
   startMosquitto,
   stopProcess,
   waitFor,
@@ -135,7 +136,7 @@ describe.skipIf(skip)('after Mosquitto restarts without persistence', () => {
     try {
       // The mapper dies without a word (as with kill -9); edgecore's supervisor restarts it.
       const killedAt = logs.length;
-      process.kill(firstPid, 'SIGKILL');
+      signalPid(firstPid, 'SIGKILL');
       // Meanwhile the device changes, seen by nobody but the device itself.
       await run(
         'mbpoll',

@@ -3,10 +3,10 @@
  * SQLite state (no duplicates), restarts the ones that died meanwhile, and pods from the cloud
  * (`applyPods`) and from files are validated, with unsupported fields refused by name.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@edgetwin/sdk/testing';
+import { pidsInFile, signalPid, waitFor } from '@edgetwin/sdk/testing';
 import type { EdgeTwinError } from '@edgetwin/sdk';
 import type { PodAgent } from '@edgetwin/agent';
 import { alive, newAgent, pod, tempDir, writeManifest } from './helpers.js';
@@ -38,8 +38,6 @@ describe('pod agent restarts and pod sources', () => {
     return a;
   }
 
-  const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : []);
-
   it('a restarted agent adopts running processes instead of starting them again', async () => {
     const starts = join(work.path, 'starts');
     writeManifest(
@@ -53,11 +51,11 @@ describe('pod agent restarts and pod sources', () => {
     const first = started();
     await first.start();
     await waitFor(
-      () => first.podStatus('default', 'keep')?.phase === 'Running' && lines(starts).length === 1,
+      () => first.podStatus('default', 'keep')?.phase === 'Running' && pidsInFile(starts).length === 1,
       10_000,
       'pod running',
     );
-    const pid = Number(lines(starts)[0]);
+    const pid = pidsInFile(starts)[0]!;
     await first.stop();
     expect(alive(pid)).toBe(true);
 
@@ -71,7 +69,7 @@ describe('pod agent restarts and pod sources', () => {
     );
     // Several sync rounds later there is still exactly one process, the same one.
     await new Promise((r) => setTimeout(r, 1000));
-    expect(lines(starts)).toEqual([String(pid)]);
+    expect(pidsInFile(starts)).toEqual([pid]);
     expect(s.containerStatuses[0]?.restartCount).toBe(0);
     expect(alive(pid)).toBe(true);
     // The adopted process is really managed: deleting the pod ends it.
@@ -91,16 +89,16 @@ describe('pod agent restarts and pod sources', () => {
     );
     const first = started();
     await first.start();
-    await waitFor(() => lines(starts).length === 1, 10_000, 'first start');
-    const pid = Number(lines(starts)[0]);
+    await waitFor(() => pidsInFile(starts).length === 1, 10_000, 'first start');
+    const pid = pidsInFile(starts)[0]!;
     await first.stop();
-    process.kill(pid, 'SIGKILL');
+    signalPid(pid, 'SIGKILL');
     await waitFor(() => !alive(pid), 5000, 'killed');
 
     const second = started();
     await second.start();
     const s = await waitFor(
-      () => (lines(starts).length === 2 ? second.podStatus('default', 'p') : undefined),
+      () => (pidsInFile(starts).length === 2 ? second.podStatus('default', 'p') : undefined),
       10_000,
       'restarted',
     );
@@ -131,7 +129,7 @@ describe('pod agent restarts and pod sources', () => {
     // Several scans later: the same single process, never restarted.
     await new Promise((r) => setTimeout(r, 1000));
     expect(agent.podStatus('default', 'steady')?.containerStatuses[0]?.restartCount).toBe(0);
-    expect(lines(starts)).toHaveLength(1);
+    expect(pidsInFile(starts)).toHaveLength(1);
   });
 
   it('cloud pods are applied, replaced on resync and deleted by deletionTimestamp', async () => {

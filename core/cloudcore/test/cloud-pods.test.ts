@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentPaths } from '@edgetwin/agent';
 import type { CloudCore } from '@edgetwin/cloudcore';
 import { EdgeCore } from '@edgetwin/edgecore';
-import { captureLogs, freePort, waitFor, type KubeTestCluster } from '@edgetwin/sdk/testing';
+import { captureLogs, freePort, pidsInFile, signalPid, waitFor, type KubeTestCluster } from '@edgetwin/sdk/testing';
 import {
   deviceYaml,
   logger,
@@ -72,8 +72,7 @@ const node = (): NodeJson | undefined => {
   }
 };
 const ready = (n: NodeJson | undefined) => n?.status?.conditions?.find((c) => c.type === 'Ready');
-const starts = (file: string): string[] =>
-  existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+const starts = pidsInFile;
 /** Is a pid alive (and not a zombie waiting for a parent that no longer reaps it)? */
 const alive = (pid: number): boolean => {
   try {
@@ -152,7 +151,7 @@ describe('cloud-joined pods and Nodes', () => {
     await edge?.stop();
     // A failed test may leave pod processes behind: every pod here records its pid.
     for (const f of ['ticker.starts', 'reader.starts', 'counter.starts'])
-      for (const pid of work ? starts(join(work, f)) : []) if (alive(Number(pid))) process.kill(Number(pid), 'SIGKILL');
+      for (const pid of work ? starts(join(work, f)) : []) if (alive(pid)) signalPid(pid, 'SIGKILL');
     await cloud?.stop();
     await sim?.stop();
     await kube?.stop();
@@ -178,7 +177,7 @@ describe('cloud-joined pods and Nodes', () => {
     // Running means the process exists; its first shell line may not have run yet.
     await waitFor(() => starts(file).length > 0, 10_000, 'the pod to record its pid');
     expect(starts(file)).toHaveLength(1);
-    expect(alive(Number(starts(file)[0]))).toBe(true);
+    expect(alive(starts(file)[0]!)).toBe(true);
     expect(edge!.agent!.listPods().map((p) => `${p.source}:${p.key}`)).toEqual(['cloud:default/ticker']);
   });
 
@@ -261,7 +260,7 @@ describe('cloud-joined pods and Nodes', () => {
     skip,
   }) => {
     if (!kube) return skip(skipReason ?? 'no cluster');
-    const pid = Number(starts(join(work, 'ticker.starts'))[0]);
+    const pid = starts(join(work, 'ticker.starts'))[0]!;
     await edge!.stop();
     edge = undefined;
     const cond = await waitFor(
@@ -278,14 +277,14 @@ describe('cloud-joined pods and Nodes', () => {
     // The edge returns: Ready again, the same process adopted, not a second one.
     edge = await startEdgecore();
     await waitFor(() => ready(node())?.status === 'True', 20_000, 'Node Ready again');
-    expect(starts(join(work, 'ticker.starts'))).toEqual([String(pid)]);
+    expect(starts(join(work, 'ticker.starts'))).toEqual([pid]);
     expect(alive(pid)).toBe(true);
   });
 
   it('pods keep running while cloudcore is stopped and are not duplicated after it returns', async ({ skip }) => {
     if (!kube) return skip(skipReason ?? 'no cluster');
     const file = join(work, 'ticker.starts');
-    const pid = Number(starts(file)[0]);
+    const pid = starts(file)[0]!;
     await cloud!.stop();
     cloud = undefined;
     await waitFor(() => edge!.cloud!.connected === false, 10_000, 'edge offline');
@@ -305,7 +304,7 @@ describe('cloud-joined pods and Nodes', () => {
     // The full set after the reconnect: reader is gone on the edge too, ticker is the same process.
     await waitFor(() => edge!.agent!.listPods().length === 1, 20_000, 'reader deleted on the edge');
     expect(edge!.agent!.listPods().map((p) => p.name)).toEqual(['ticker']);
-    expect(starts(file)).toEqual([String(pid)]);
+    expect(starts(file)).toEqual([pid]);
     expect(alive(pid)).toBe(true);
     expect(pod('ticker')?.status?.phase).toBe('Running');
   });
@@ -320,7 +319,7 @@ describe('cloud-joined pods and Nodes', () => {
     await cloud!.stop();
     cloud = undefined;
     await waitFor(() => edge!.cloud!.connected === false, 10_000, 'edge offline');
-    process.kill(Number(starts(file)[0]), 'SIGKILL');
+    signalPid(starts(file)[0], 'SIGKILL');
     // The agent restarts it on its own, offline.
     await waitFor(
       () => {
@@ -342,7 +341,7 @@ describe('cloud-joined pods and Nodes', () => {
 
   it('a pod deleted in Kubernetes is stopped on the edge, then its object is removed', async ({ skip }) => {
     if (!kube) return skip(skipReason ?? 'no cluster');
-    const pid = Number(starts(join(work, 'ticker.starts'))[0]);
+    const pid = starts(join(work, 'ticker.starts'))[0]!;
     sim!.store.delete('pods', 'default', 'ticker', { gracePeriodSeconds: 2 });
     expect(pod('ticker')?.metadata.deletionTimestamp).toBeDefined();
     await waitFor(() => pod('ticker') === undefined, 30_000, 'the pod object removed after the edge stopped it');

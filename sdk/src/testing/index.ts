@@ -9,3 +9,4 @@ export * from './mosquitto-clients.js';
 export * from './files.js';
 export * from './dmi-peer.js';
 export * from './dmi-conformance.js';
+export * from './pids.js';

@@ -237,6 +237,9 @@ function exited(startedAt: number, code: number, at: number): ContainerInfo {
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
+  // kill(-0) and kill(-1) mean "our own group" and "every process we may signal": a damaged
+  // state.json must never turn into either.
+  if (!Number.isInteger(pid) || pid <= 1) return;
   try {
     process.kill(-pid, sig);
   } catch {

@@ -19,7 +19,7 @@ import type * as Grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_VERSION, modelKey, resolveDevice, type Device, type DeviceModel } from '@edgetwin/sdk';
 import { Status, loadDmi, newDmiToken, toPbDevice, toPbModel, unary } from '@edgetwin/sdk/dmi';
-import { waitFor } from '@edgetwin/sdk/testing';
+import { signalPid, waitFor } from '@edgetwin/sdk/testing';
 import { mapperDmiTokenFile } from '@edgetwin/edgecore';
 import { CLI, startEdgecore, tempDir, type EdgecoreProcess } from '../helpers/edgecore-process.js';
 
@@ -270,7 +270,7 @@ describe('DMI with a token per mapper (edgecore and the Modbus mapper as process
         }
       ).mappers.find((m) => m.protocol === 'modbus');
     const pid = (await node())!.pid!;
-    process.kill(pid, 'SIGKILL');
+    signalPid(pid, 'SIGKILL');
     await waitFor(
       async () => {
         const m = await node();

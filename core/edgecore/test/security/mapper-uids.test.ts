@@ -27,7 +27,7 @@ import {
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, waitFor } from '@edgetwin/sdk/testing';
+import { freePort, signalPid, waitFor } from '@edgetwin/sdk/testing';
 import { mapperDmiTokenFile } from '@edgetwin/edgecore';
 import { startModbusSimulator, type ModbusSimulator } from '@edgetwin/mapper-modbus/sim';
 import { defaultPkiDir, trustServerCertificate } from '@edgetwin/mapper-opcua';
@@ -206,7 +206,7 @@ describe.skipIf(!isRoot)('--mapper-uids: each mapper under its own uid (edgecore
       const ln = spawnSync('ln', ['-s', victim, `${token}.${edge.child.pid}.tmp`], { uid: UID.modbus, gid: BASE });
       expect(ln.status).toBe(0);
       const old = pids.modbus;
-      process.kill(old, 'SIGKILL');
+      signalPid(old, 'SIGKILL');
       const e = edge;
       let pid = 0;
       await waitFor(
