@@ -9,7 +9,7 @@
  *   npm run bench:twin -- [--devices 1000] [--props 10] [--rate 10000 | --window 50] [--seconds 10] [--warmup 3]
  *                         [--mappers 10] [--broker mosquitto|embedded|mqtt://host:port] [--mqtt-auth on|off]
  *                         [--node-flags "--cpu-prof ..."] [--edge-flags "--history-retention 0"]
- *                         [--overload [--seconds 60]] [--path mqtt|dmi|both] [--generator peer|sdk] [--twins 1]
+ *                         [--overload [--seconds 60]] [--path mqtt|dmi|both] [--generator peer|sdk] [--twins 1] [--pin]
  *
  * Exits with status 1, saying so on its last line, when reports went unanswered.
  * --overload: capacity closed loop, then 2x and 4x of it open loop (twin-overload.ts); Mosquitto
@@ -34,8 +34,14 @@
  * uses edgecore's own aedes broker, so edgecore's figures then include the broker's work.
  * --node-flags are given to edgecore's node (e.g. --cpu-prof to profile it under this load);
  * --edge-flags to `edgetwin edge` (e.g. --history-retention 0 to compare without the history).
+ *
+ * --pin: edgecore (all its threads) alone on the last CPU, and this bench, Mosquitto and the load
+ * generator on the others (taskset). Without it all of them share every core, so past capacity
+ * the generator and the broker, whose work grows with the offered rate, take CPU from edgecore:
+ * on a 2-core machine they need about a core at 4x. Pinned, the figures are edgecore's alone, on
+ * one core, as if the load came from another machine.
  */
-import { spawn, fork, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -51,6 +57,8 @@ import { devicesYaml } from './bench-devices.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EDGETWIN_BIN = join(here, '..', '..', '..', 'bin', 'edgetwin.js');
+/** The machine's cores, read before --pin narrows this process's affinity (which availableParallelism follows). */
+const CORES = availableParallelism();
 
 const { values: args } = parseArgs({
   options: {
@@ -70,6 +78,7 @@ const { values: args } = parseArgs({
     path: { type: 'string', default: 'mqtt' },
     generator: { type: 'string', default: 'peer' },
     twins: { type: 'string', default: '1' },
+    pin: { type: 'boolean', default: false },
   },
 });
 if (!['peer', 'sdk'].includes(args.generator)) {
@@ -138,7 +147,27 @@ function forkLoad(cfg: LoadConfig | DmiLoadConfig, onMeasuring?: () => void): Pr
   });
 }
 
+/**
+ * --pin: this process (and so Mosquitto and the load, its children) on every CPU but the last one,
+ * which is left to edgecore. Returns the `taskset` arguments that start edgecore there.
+ */
+function pinCpus(): { edgecorePrefix: string[]; line: string } {
+  const cpus = CORES;
+  if (cpus < 2) throw new Error(`--pin needs at least 2 CPUs; this machine has ${cpus}`);
+  const others = cpus === 2 ? '0' : `0-${cpus - 2}`;
+  const edge = String(cpus - 1);
+  // -a: every thread of this process (V8's and libuv's already exist), not only the main one.
+  const r = spawnSync('taskset', ['-a', '-p', '-c', others, String(process.pid)], { encoding: 'utf8' });
+  if (r.error || r.status !== 0)
+    throw new Error(`--pin: taskset (util-linux) failed: ${r.error?.message ?? r.stderr.trim()}`);
+  return {
+    edgecorePrefix: ['taskset', '-c', edge],
+    line: `pinned: edgecore alone on CPU ${edge}; this bench, Mosquitto and the load generator on CPU ${others}`,
+  };
+}
+
 async function main(): Promise<void> {
+  const pin = args.pin ? pinCpus() : undefined;
   const devices = Number(args.devices);
   const props = Array.from({ length: Number(args.props) }, (_, i) => `p${i}`);
   const mappers = Number(args.mappers);
@@ -184,7 +213,9 @@ async function main(): Promise<void> {
     ...brokerFlags,
     ...args['edge-flags'].split(' ').filter(Boolean),
   ];
-  const edgecore: ChildProcess = spawn(process.execPath, edgecoreArgs, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // taskset sets the affinity and then execs node, so the pid stays edgecore's.
+  const [program, ...programArgs] = [...(pin?.edgecorePrefix ?? []), process.execPath, ...edgecoreArgs];
+  const edgecore: ChildProcess = spawn(program!, programArgs, { stdio: ['ignore', 'inherit', 'inherit'] });
   const pid = edgecore.pid!;
   let exited = false;
   edgecore.once('exit', () => (exited = true));
@@ -205,6 +236,7 @@ async function main(): Promise<void> {
     console.log(
       `twin bench: edgecore pid ${pid} (${process.version}), ${devices} devices x ${props.length} properties, broker ${args.broker} (${brokerUrl})${embeddedPort === undefined ? '' : `, MQTT authentication and ACLs ${auth ? 'on' : 'off'}`}`,
     );
+    if (pin) console.log(`  ${pin.line}`);
     console.log(`  edgecore idle           RSS ${mb(idle?.rss)}, peak so far ${mb(idle?.peak)}`);
 
     const cfg: LoadConfig = {
@@ -231,7 +263,7 @@ async function main(): Promise<void> {
       console.log(
         `  load average ${loadavg()
           .map((l) => l.toFixed(1))
-          .join(' ')} on ${availableParallelism()} cores`,
+          .join(' ')} on ${CORES} cores`,
       );
       const passed = await runOverload(
         {
@@ -340,11 +372,11 @@ async function main(): Promise<void> {
         );
       }
       console.log(
-        `  edgecore CPU           ${cpu.toFixed(2)} s = ${((cpu * 1e6) / Math.max(1, committed)).toFixed(0)} µs per committed report${twins === 1 ? '' : `, ${((cpu * 1e6) / Math.max(1, committed * twins)).toFixed(0)} µs per twin`} (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`,
+        `  edgecore CPU           ${cpu.toFixed(2)} s = ${((cpu * 1e6) / Math.max(1, committed)).toFixed(0)} µs per committed report${twins === 1 ? '' : `, ${((cpu * 1e6) / Math.max(1, committed * twins)).toFixed(0)} µs per twin`} (load average ${loadavg()[0]!.toFixed(1)} on ${CORES} cores)`,
       );
       const loadCpu = result.cpuSeconds;
       console.log(
-        `  other CPU              load generator ${loadCpu.toFixed(2)} s${Number.isNaN(brokerCpu) ? '' : `, Mosquitto ${brokerCpu.toFixed(2)} s`} (all three share the ${availableParallelism()} cores)`,
+        `  other CPU              load generator ${loadCpu.toFixed(2)} s${Number.isNaN(brokerCpu) ? '' : `, Mosquitto ${brokerCpu.toFixed(2)} s`} (${pin ? 'pinned: edgecore on its own core' : `all three share the ${CORES} cores`})`,
       );
       console.log(
         `  edgecore RSS           ${mb(end?.rss)} at the end, ${mb(maxRss)} peak while measured, ${mb(end?.peak)} peak since start (VmHWM: start-up and warm-up included)`,
