@@ -236,18 +236,18 @@ function exited(startedAt: number, code: number, at: number): ContainerInfo {
   };
 }
 
+/**
+ * Signals a container's process group (the wrapper was started detached, so its pid is the group's
+ * id). Only the group: once the group is gone the pid may be another process's, so there is no
+ * fallback to the pid alone. kill(-0) and kill(-1) mean "our own group" and "every process we may
+ * signal": a damaged state.json must never turn into either.
+ */
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
-  // kill(-0) and kill(-1) mean "our own group" and "every process we may signal": a damaged
-  // state.json must never turn into either.
   if (!Number.isInteger(pid) || pid <= 1) return;
   try {
     process.kill(-pid, sig);
   } catch {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      /* already gone */
-    }
+    /* the group is gone */
   }
 }
 
