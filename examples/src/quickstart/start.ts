@@ -117,12 +117,20 @@ async function main(): Promise<void> {
     process.once('SIGINT', () => done('SIGINT'));
     process.once('SIGTERM', () => done('SIGTERM'));
   });
-  console.log(`\n${signal}: stopping edgecore, the mappers and the simulators ...`);
+  console.log(`\n${signal}: stopping edgecore, the mappers and the simulators ... (${signal} again exits at once)`);
+  process.once(signal, () => process.exit(130));
   await stopAll();
   console.log('Stopped.');
 }
 
-main().catch((err: unknown) => {
-  console.error(`quickstart failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+// Exits explicitly, as the edgetwin command does, rather than letting Node tear the process down
+// when its event loop empties: that teardown destroys better-sqlite3 12's statement objects after
+// Node's environment is gone, which on some Node 22 and 24 releases aborts the process (a signal
+// instead of exit code 0) after everything has stopped cleanly.
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`quickstart failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
