@@ -38,8 +38,9 @@
  * --pin: edgecore (all its threads) alone on the last CPU, and this bench, Mosquitto and the load
  * generator on the others (taskset). Without it all of them share every core, so past capacity
  * the generator and the broker, whose work grows with the offered rate, take CPU from edgecore:
- * on a 2-core machine they need about a core at 4x. Pinned, the figures are edgecore's alone, on
- * one core, as if the load came from another machine.
+ * on a 2-core machine they need about a core at 4x. Pinned, edgecore has one core to itself; on
+ * a 2-core machine the broker then shares the other with the generator and, starved, acknowledges
+ * edgecore's publishes too slowly (device-twin/README.md has the figures): use it with 3 or more.
  */
 import { spawn, spawnSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -285,6 +286,7 @@ async function main(): Promise<void> {
           metricsText: () => metricsText(httpPort),
           metric,
           mb,
+          cores: pin ? `${pin.line}` : `${CORES} cores shared by all`,
         },
         seconds,
       );

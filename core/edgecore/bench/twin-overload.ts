@@ -6,7 +6,6 @@
  * was answered, the peaks, and whether every acknowledged report is in the twin (per key the
  * values only grow, so the twin must hold at least the last one answered).
  */
-import { availableParallelism } from 'node:os';
 import { processCpuSeconds, processMemory } from '@edgetwin/sdk/util';
 import type { LoadConfig, LoadResult } from './twin-load.js';
 
@@ -23,6 +22,8 @@ export interface OverloadContext {
   metricsText: () => Promise<string>;
   metric: (text: string, name: string) => number;
   mb: (n: number | undefined) => string;
+  /** Who shares the cores, for the CPU line: e.g. "2 cores shared by all". */
+  cores: string;
 }
 
 const average = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -110,7 +111,7 @@ export async function runOverload(ctx: OverloadContext, seconds: number): Promis
     console.log(
       `  ${factor}x: CPU after the first 5 s, share of one core: edgecore ${pct(average(cpuShare.edge.slice(5)))}` +
         `${Number.isNaN(brokerShare) ? '' : `, broker ${pct(brokerShare)}`}; load generator ${result.cpuSeconds.toFixed(1)} s ` +
-        `in all (${availableParallelism()} cores)`,
+        `in all (${ctx.cores})`,
     );
     if (result.answerAgainMs === undefined) {
       console.log(`  ${factor}x: FAILED: no twin/get answered within 120 s of the load stopping`);
