@@ -80,7 +80,29 @@ describe('the console’s pairing page', () => {
   it.skipIf(skip)('scan: the unconfigured thermometer’s advertisement appears', async () => {
     const form = page.locator('form[data-pairing="bluetooth"]');
     await form.locator('input[name="seconds"]').fill('5');
-    await form.locator('button[type="submit"]').click();
+    // A mapper that is not answering yet (restarted, or slow on a loaded machine) makes the page show
+    // the API's refusal instead of an open window: start again, and say what the page showed.
+    let refusals: string[] = [];
+    await waitFor(
+      async () => {
+        await form.locator('button[type="submit"]').click();
+        const opened = await page
+          .getByTestId('open-bluetooth')
+          .waitFor({ timeout: 5000 })
+          .then(
+            () => true,
+            () => false,
+          );
+        if (!opened) refusals = [...refusals, (await form.getByRole('alert').allTextContents()).join(' ')];
+        return opened;
+      },
+      60_000,
+      'the scan window to open',
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; the page showed: ${JSON.stringify(refusals)}`);
+    });
+    if (refusals.length > 0)
+      console.warn(`the scan opened after ${refusals.length} refusal(s): ${JSON.stringify(refusals)}`);
     const row = page.locator(`tr[data-address="${BLE_THERMOMETER}"]`);
     await row.waitFor({ timeout: 30_000 });
     expect(await row.textContent()).toContain('EdgeTwin Thermometer');
