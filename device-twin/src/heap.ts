@@ -23,6 +23,9 @@
  *   garbage, this costs about 10 % CPU per report and keeps edgecore under 100 MB at 10,000
  *   reports/s (about 5 MB less under load, more at start-up). It does not suit every hot
  *   path: aedes (edgecore's embedded broker) runs at less than half its speed with it.
+ *   Nor does it suit start-up: with it, loading 1,000 devices took about 150 ms longer
+ *   (`npm run bench:startup`, Node 20: start to ready 730-990 ms with it from the start, 530-550 ms
+ *   without), so with `deferOptimizer` it is switched on by `startOptimizing()` too.
  *
  * - V8's optimizing compilers (TurboFan, and Maglev where V8 ships it on, i.e. Node 22+) are off
  *   during start-up (`deferOptimizer`, default true) and switched on by `startOptimizing()` once
@@ -49,7 +52,7 @@ export interface EdgeHeapOptions {
   youngMiB?: number;
   /** Old generation growth after a full GC, percent of the live heap (default 50). */
   oldGrowthPercent?: number;
-  /** V8's `--optimize-for-size` (default true). */
+  /** V8's `--optimize-for-size` (default true); from `startOptimizing()` on when `deferOptimizer`. */
   optimizeForSize?: boolean;
   /** No optimizing compiler until `startOptimizing()` (default true); the baseline compiler stays on. */
   deferOptimizer?: boolean;
@@ -61,11 +64,16 @@ export interface EdgeHeapOptions {
  */
 const MAGLEV_ON = Number(process.versions.v8.split('.')[0]) >= 12;
 
+/** `--optimize-for-size` waiting for `startOptimizing()`. */
+let optimizeForSizeLater = false;
+
 export function tuneHeapForEdge(opts: EdgeHeapOptions = {}): void {
   const youngBytes = (opts.youngMiB ?? 4) * 1024 * 1024;
+  const defer = opts.deferOptimizer ?? true;
   setFlagsFromString(`--heap-growing-percent=${opts.oldGrowthPercent ?? 50}`);
-  if (opts.optimizeForSize ?? true) setFlagsFromString('--optimize-for-size');
-  if (opts.deferOptimizer ?? true) setFlagsFromString(`--no-turbofan${MAGLEV_ON ? ' --no-maglev' : ''}`);
+  optimizeForSizeLater = defer && (opts.optimizeForSize ?? true);
+  if (!defer && (opts.optimizeForSize ?? true)) setFlagsFromString('--optimize-for-size');
+  if (defer) setFlagsFromString(`--no-turbofan${MAGLEV_ON ? ' --no-maglev' : ''}`);
   const youngSize = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
   if (youngSize() >= youngBytes) {
     setFlagsFromString('--semi-space-growth-factor=1');
@@ -79,9 +87,14 @@ export function tuneHeapForEdge(opts: EdgeHeapOptions = {}): void {
   observer.observe({ entryTypes: ['gc'] });
 }
 
-/** Switches V8's optimizing compiler (back) on; see `deferOptimizer`. Harmless when it is on. */
+/**
+ * Switches V8's optimizing compiler (back) on, and `--optimize-for-size` if `tuneHeapForEdge` asked
+ * for it; see `deferOptimizer`. Harmless when they are on.
+ */
 export function startOptimizing(): void {
   setFlagsFromString(`--turbofan --sparkplug${MAGLEV_ON ? ' --maglev' : ''}`);
+  if (optimizeForSizeLater) setFlagsFromString('--optimize-for-size');
+  optimizeForSizeLater = false;
 }
 
 /**

@@ -53,9 +53,10 @@ describe('tuneHeapForEdge', () => {
       const script = `
         import { getHeapStatistics } from 'node:v8';
         import { setImmediate as turn } from 'node:timers/promises';
-        import { tuneHeapForEdge } from ${JSON.stringify(heapModule)};
+        import { startOptimizing, tuneHeapForEdge } from ${JSON.stringify(heapModule)};
         const tune = ${tune};
         if (tune) tuneHeapForEdge(tune);
+        startOptimizing(); // as edgecore does once started: --optimize-for-size from here on
         const live = [];
         for (let i = 0; i < 200000; i++) live.push({ i, s: 'live ' + i });
         let window = [];

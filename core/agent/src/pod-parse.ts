@@ -4,8 +4,8 @@
  * `ET_SCHEMA` EdgeTwinError naming the pod, the field and what to do.
  */
 import { DEFAULT_NAMESPACE, EdgeTwinError, schemaIssues, type ErrorDetails } from '@edgetwin/sdk';
-import { Value } from '@sinclair/typebox/value';
 import { ConfigMapSchema, PodSchema, type ConfigMap, type Pod, type Probe } from './pod-schema.js';
+import { Value } from '@edgetwin/sdk/typebox';
 
 export function podKey(pod: { metadata: { name: string; namespace?: string | undefined } }): string {
   return `${pod.metadata.namespace ?? DEFAULT_NAMESPACE}/${pod.metadata.name}`;

@@ -5,8 +5,9 @@
  * with defaults that change nothing on an edge node (dnsPolicy, schedulerName, tolerations, ...)
  * are accepted and ignored, listed in `IGNORED_FIELDS`.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { ObjectMetaSchema } from '@edgetwin/sdk';
+import { Type } from '@edgetwin/sdk/typebox';
 
 const Str = Type.String();
 const Opt = <T extends TSchema>(s: T) => Type.Optional(s);

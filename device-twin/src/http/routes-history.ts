@@ -4,13 +4,14 @@
  * changes and write outcomes.
  */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { EdgeTwinError } from '@edgetwin/sdk';
 import type { TwinService } from '../engine/twin-service.js';
 import { queryHistory, MAX_HISTORY_STEPS } from '../history/history-query.js';
 import type { HistoryStore } from '../history/history-store.js';
 import { requireDevice } from './routes-devices.js';
 import { DeviceParamsSchema, ProblemSchema } from './schemas.js';
+import { Type } from '@edgetwin/sdk/typebox';
 
 const RangeQuery = Type.Object({
   from: Type.Optional(Type.Integer({ description: 'Start, ms since epoch (default: one hour before `to`).' })),

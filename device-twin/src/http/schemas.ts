@@ -2,8 +2,9 @@
  * TypeBox schemas of the HTTP API: fastify validates requests and serializes responses with
  * them, and the OpenAPI document is built from the very same objects.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { DeviceModelSchema, DeviceSchema, WriteStateSchema } from '@edgetwin/sdk';
+import { Type } from '@edgetwin/sdk/typebox';
 import './fastify-schema.js';
 
 export const ProblemSchema = Type.Object(

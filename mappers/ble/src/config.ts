@@ -3,8 +3,9 @@
  * defaults. Field names follow KubeEdge's bluetooth mapper (`macAddress`, `characteristicUUID`,
  * `dataConverter`, `dataWrite`) so existing YAML applies unchanged; `codec` is our typed decoder.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { ConfigDataSchemas } from '@edgetwin/sdk';
+import { Type } from '@edgetwin/sdk/typebox';
 
 export const BLE_PROTOCOL = 'bluetooth';
 

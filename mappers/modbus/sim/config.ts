@@ -2,10 +2,11 @@
  * The simulator's YAML format: slaves, their register tables and the behaviour of some registers.
  */
 import { readFileSync } from 'node:fs';
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { parse } from 'yaml';
 import { EdgeTwinError, parseWithSchema } from '@edgetwin/sdk';
 import { DataTypes } from '../src/config.js';
+import { Type } from '@edgetwin/sdk/typebox';
 
 export const SimDriftSchema = Type.Object(
   {

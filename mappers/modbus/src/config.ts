@@ -2,8 +2,9 @@
  * The Modbus configData schemas: KubeEdge's protocol and visitor fields (so existing Device YAML
  * applies unchanged) plus EdgeTwin's additions. Defaults live here; `parseWithSchema` applies them.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { ConfigDataSchemas } from '@edgetwin/sdk';
+import { Type } from '@edgetwin/sdk/typebox';
 
 export const RegisterTables = ['CoilRegister', 'DiscreteInputRegister', 'HoldingRegister', 'InputRegister'] as const;
 export type RegisterTable = (typeof RegisterTables)[number];

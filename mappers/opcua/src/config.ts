@@ -3,8 +3,9 @@
  * visitor schema (which node a property reads and writes, and how it is collected). One TypeBox
  * schema each gives the type, the validation and the defaults.
  */
-import { Type, type SchemaOptions, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import type { SchemaOptions, Static, TLiteral, TUnion } from '@sinclair/typebox';
 import { EdgeTwinError, type ConfigDataSchemas } from '@edgetwin/sdk';
+import { Type } from '@edgetwin/sdk/typebox';
 
 export const SecurityModeNames = ['None', 'Sign', 'SignAndEncrypt'] as const;
 export type SecurityModeName = (typeof SecurityModeNames)[number];

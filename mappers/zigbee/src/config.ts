@@ -1,6 +1,7 @@
 /** The ZigBee mapper's configData schemas (protocol: which device; visitor: which ZCL attribute). */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { ConfigDataSchemas } from '@edgetwin/sdk';
+import { Type } from '@edgetwin/sdk/typebox';
 
 export const ADAPTERS = ['zstack', 'ember', 'deconz', 'zigate', 'zboss', 'zoh'] as const;
 

@@ -2,12 +2,13 @@
  * Payloads of KubeEdge's `$hw/events/...` twin protocol, with KubeEdge's validation rules.
  * Values travel as strings with `metadata.type`; timestamps are integer milliseconds.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { EdgeTwinError } from '../errors.js';
 import { checkWithSchema } from '../schema/validate.js';
 import { excerpt, parseBoundedJson } from '../schema/limits.js';
 import { WireTypes } from '../schema/values.js';
 import { WRITE_CODE_MAX, WRITE_REASON_MAX } from '../schema/write-status.js';
+import { Type } from '../typebox.js';
 
 // The schemas below have no defaults: decoders check the parsed JSON in place (checkWithSchema).
 

@@ -5,7 +5,8 @@
  * a command (`PAIRING_COMMANDS`); only the mapper of that protocol publishes the rest of its
  * `edgetwin/v1/nodes/{node}/{protocol}/...` family.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../typebox.js';
 
 const base = (node: string, protocol: string) => `edgetwin/v1/nodes/${node}/${protocol}`;
 

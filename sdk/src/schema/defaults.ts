@@ -8,7 +8,7 @@
  * always what `Value.Default` gives (`defaults.test.ts` compares them).
  */
 import type { TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Value } from '../typebox.js';
 
 const holdsDefault = new WeakMap<TSchema, boolean>();
 

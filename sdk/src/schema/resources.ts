@@ -4,7 +4,8 @@
  * OpenAPI document. Field names follow KubeEdge so existing YAML applies unchanged; numbers that
  * KubeEdge keeps as strings (minimum, maximum) accept either form.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../typebox.js';
 
 export const API_GROUP = 'devices.kubeedge.io';
 export const API_VERSION = 'devices.kubeedge.io/v1beta1';

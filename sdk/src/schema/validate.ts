@@ -1,8 +1,8 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { Value } from '@sinclair/typebox/value';
+import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { EdgeTwinError, type ErrorDetails } from '../errors.js';
 import { applyDefaults } from './defaults.js';
+import { TypeCompiler, Value } from '../typebox.js';
 
 export interface SchemaIssue {
   /** JSON pointer of the offending field, '' for the root. */

@@ -3,7 +3,8 @@
  * (`twin.desired[prop].write`) and as mappers report it (`observed_desired` in a `$hw`
  * twin/update). One shape everywhere: HTTP, server-sent events, data topics, SQLite.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../typebox.js';
 
 export const WriteStatuses = ['pending', 'applied', 'failed'] as const;
 export type WriteStatusName = (typeof WriteStatuses)[number];

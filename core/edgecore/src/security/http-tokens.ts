@@ -9,11 +9,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { HttpScope } from '@edgetwin/device-twin';
 import { EdgeTwinError, errorMessage, parseWithSchema } from '@edgetwin/sdk';
 import { readIfExists, securityDir, writeSecretFile } from './secret-files.js';
+import { Type } from '@edgetwin/sdk/typebox';
 
 export const HTTP_SCOPES = ['read', 'write', 'admin'] as const;
 

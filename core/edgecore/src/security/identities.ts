@@ -14,9 +14,10 @@
  *   edgecore may (deltas, data values, results).
  */
 import { join } from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import { EdgeTwinError, parseWithSchema } from '@edgetwin/sdk';
 import { readIfExists, securityDir, writeSecretFile } from './secret-files.js';
+import { Type } from '@edgetwin/sdk/typebox';
 
 export const ROLES = ['edgecore', 'mapper', 'app', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
