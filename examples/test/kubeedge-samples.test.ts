@@ -13,7 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadDeviceDirectory } from '@edgetwin/edgecore';
 import { MAX_CYCLE_MS, toMapperDevice } from '@edgetwin/sdk/mapper';
-import { freePort, missingPeer, startKubeApiServer, stopProcess, waitFor } from '@edgetwin/sdk/testing';
+import {
+  freePort,
+  missingPeer,
+  missingPythonModule,
+  startKubeApiServer,
+  stopProcess,
+  waitFor,
+} from '@edgetwin/sdk/testing';
 import { modbusMapper } from '@edgetwin/mapper-modbus';
 import { PYTHON, startPymodbusTcp, type PySlave } from '../../mappers/modbus/test/helpers/peers.js';
 
@@ -121,7 +128,9 @@ describe('applied to the CRDs on the real Kubernetes CRD API server', () => {
   });
 });
 
-const noPeers = missingPeer(PYTHON, 'mbpoll');
+const noPeers =
+  missingPeer(PYTHON, 'mbpoll') ??
+  missingPythonModule(PYTHON, 'pymodbus.server', 'python3-pymodbus python3-serial-asyncio');
 
 describe.skipIf(noPeers)("KubeEdge's Modbus temperature sample against pymodbus, through edgecore", () => {
   let slave: PySlave;

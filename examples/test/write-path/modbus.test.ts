@@ -9,12 +9,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modbusMapper } from '@edgetwin/mapper-modbus';
-import { freePort, missingPeer, stopProcess, waitFor, waitForPort } from '@edgetwin/sdk/testing';
+import { freePort, missingPythonModule, stopProcess, waitFor, waitForPort } from '@edgetwin/sdk/testing';
 import { NODE, startWritePath, type WritePath } from './harness.js';
 
 const DEV = 'default/plc-1';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'pymodbus_writes.py');
-const skip = missingPeer('/usr/bin/python3');
+const skip = missingPythonModule('/usr/bin/python3', 'pymodbus.server', 'python3-pymodbus python3-serial-asyncio');
 
 function yaml(port: number): string {
   const hr = (offset: number, extra = '') =>

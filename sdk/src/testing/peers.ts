@@ -27,6 +27,22 @@ export function missingPeer(...programs: string[]): string | undefined {
   return reason;
 }
 
+/**
+ * Like missingPeer, for a Python module: undefined when `python -c "import MODULE"` works, else
+ * a reason naming the Debian packages (`packages`). pymodbus, for one, imports pyserial, which
+ * Debian's python3-pymodbus only recommends: python3 alone is not enough.
+ */
+export function missingPythonModule(python: string, module: string, packages: string): string | undefined {
+  const missingProgram = missingPeer(python);
+  if (missingProgram) return missingProgram;
+  const r = spawnSync(python, ['-c', `import ${module}`], { encoding: 'utf8' });
+  if (r.status === 0) return undefined;
+  const reason = `needs ${packages} (${python} cannot import ${module}: ${r.stderr.trim().split('\n').at(-1) ?? ''})`;
+  if (process.env.CI === 'true') throw new Error(`test peer missing in CI: ${reason}`);
+  console.warn(`skipping: ${reason}`);
+  return reason;
+}
+
 export async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
   await waitFor(
     () =>
