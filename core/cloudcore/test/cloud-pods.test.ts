@@ -72,7 +72,6 @@ const node = (): NodeJson | undefined => {
   }
 };
 const ready = (n: NodeJson | undefined) => n?.status?.conditions?.find((c) => c.type === 'Ready');
-const starts = pidsInFile;
 /** Is a pid alive (and not a zombie waiting for a parent that no longer reaps it)? */
 const alive = (pid: number): boolean => {
   try {
@@ -151,7 +150,7 @@ describe('cloud-joined pods and Nodes', () => {
     await edge?.stop();
     // A failed test may leave pod processes behind: every pod here records its pid.
     for (const f of ['ticker.starts', 'reader.starts', 'counter.starts'])
-      for (const pid of work ? starts(join(work, f)) : []) if (alive(pid)) signalPid(pid, 'SIGKILL');
+      for (const pid of work ? pidsInFile(join(work, f)) : []) if (alive(pid)) signalPid(pid, 'SIGKILL');
     await cloud?.stop();
     await sim?.stop();
     await kube?.stop();
@@ -175,9 +174,9 @@ describe('cloud-joined pods and Nodes', () => {
     expect(running.status?.containerStatuses?.[0]?.state.running).toBeDefined();
     expect(running.status?.hostIP).toBeTruthy();
     // Running means the process exists; its first shell line may not have run yet.
-    await waitFor(() => starts(file).length > 0, 10_000, 'the pod to record its pid');
-    expect(starts(file)).toHaveLength(1);
-    expect(alive(starts(file)[0]!)).toBe(true);
+    await waitFor(() => pidsInFile(file).length > 0, 10_000, 'the pod to record its pid');
+    expect(pidsInFile(file)).toHaveLength(1);
+    expect(alive(pidsInFile(file)[0]!)).toBe(true);
     expect(edge!.agent!.listPods().map((p) => `${p.source}:${p.key}`)).toEqual(['cloud:default/ticker']);
   });
 
@@ -260,7 +259,7 @@ describe('cloud-joined pods and Nodes', () => {
     skip,
   }) => {
     if (!kube) return skip(skipReason ?? 'no cluster');
-    const pid = starts(join(work, 'ticker.starts'))[0]!;
+    const pid = pidsInFile(join(work, 'ticker.starts'))[0]!;
     await edge!.stop();
     edge = undefined;
     const cond = await waitFor(
@@ -277,14 +276,14 @@ describe('cloud-joined pods and Nodes', () => {
     // The edge returns: Ready again, the same process adopted, not a second one.
     edge = await startEdgecore();
     await waitFor(() => ready(node())?.status === 'True', 20_000, 'Node Ready again');
-    expect(starts(join(work, 'ticker.starts'))).toEqual([pid]);
+    expect(pidsInFile(join(work, 'ticker.starts'))).toEqual([pid]);
     expect(alive(pid)).toBe(true);
   });
 
   it('pods keep running while cloudcore is stopped and are not duplicated after it returns', async ({ skip }) => {
     if (!kube) return skip(skipReason ?? 'no cluster');
     const file = join(work, 'ticker.starts');
-    const pid = starts(file)[0]!;
+    const pid = pidsInFile(file)[0]!;
     await cloud!.stop();
     cloud = undefined;
     await waitFor(() => edge!.cloud!.connected === false, 10_000, 'edge offline');
@@ -304,7 +303,7 @@ describe('cloud-joined pods and Nodes', () => {
     // The full set after the reconnect: reader is gone on the edge too, ticker is the same process.
     await waitFor(() => edge!.agent!.listPods().length === 1, 20_000, 'reader deleted on the edge');
     expect(edge!.agent!.listPods().map((p) => p.name)).toEqual(['ticker']);
-    expect(starts(file)).toEqual([pid]);
+    expect(pidsInFile(file)).toEqual([pid]);
     expect(alive(pid)).toBe(true);
     expect(pod('ticker')?.status?.phase).toBe('Running');
   });
@@ -319,7 +318,7 @@ describe('cloud-joined pods and Nodes', () => {
     await cloud!.stop();
     cloud = undefined;
     await waitFor(() => edge!.cloud!.connected === false, 10_000, 'edge offline');
-    signalPid(starts(file)[0], 'SIGKILL');
+    signalPid(pidsInFile(file)[0], 'SIGKILL');
     // The agent restarts it on its own, offline.
     await waitFor(
       () => {
@@ -336,12 +335,12 @@ describe('cloud-joined pods and Nodes', () => {
       30_000,
       'the restart reported to Kubernetes',
     );
-    expect(starts(file)).toHaveLength(2);
+    expect(pidsInFile(file)).toHaveLength(2);
   });
 
   it('a pod deleted in Kubernetes is stopped on the edge, then its object is removed', async ({ skip }) => {
     if (!kube) return skip(skipReason ?? 'no cluster');
-    const pid = starts(join(work, 'ticker.starts'))[0]!;
+    const pid = pidsInFile(join(work, 'ticker.starts'))[0]!;
     sim!.store.delete('pods', 'default', 'ticker', { gracePeriodSeconds: 2 });
     expect(pod('ticker')?.metadata.deletionTimestamp).toBeDefined();
     await waitFor(() => pod('ticker') === undefined, 30_000, 'the pod object removed after the edge stopped it');

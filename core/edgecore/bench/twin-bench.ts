@@ -153,10 +153,9 @@ function forkLoad(cfg: LoadConfig | DmiLoadConfig, onMeasuring?: () => void): Pr
  * which is left to edgecore. Returns the `taskset` arguments that start edgecore there.
  */
 function pinCpus(): { edgecorePrefix: string[]; line: string } {
-  const cpus = CORES;
-  if (cpus < 2) throw new Error(`--pin needs at least 2 CPUs; this machine has ${cpus}`);
-  const others = cpus === 2 ? '0' : `0-${cpus - 2}`;
-  const edge = String(cpus - 1);
+  if (CORES < 2) throw new Error(`--pin needs at least 2 CPUs; this machine has ${CORES}`);
+  const others = CORES === 2 ? '0' : `0-${CORES - 2}`;
+  const edge = String(CORES - 1);
   // -a: every thread of this process (V8's and libuv's already exist), not only the main one.
   const r = spawnSync('taskset', ['-a', '-p', '-c', others, String(process.pid)], { encoding: 'utf8' });
   if (r.error || r.status !== 0)
@@ -286,7 +285,7 @@ async function main(): Promise<void> {
           metricsText: () => metricsText(httpPort),
           metric,
           mb,
-          cores: pin ? `${pin.line}` : `${CORES} cores shared by all`,
+          cores: pin ? pin.line : `${CORES} cores shared by all`,
         },
         seconds,
       );
