@@ -24,8 +24,8 @@
  *   reports/s (about 5 MB less under load, more at start-up). It does not suit every hot
  *   path: aedes (edgecore's embedded broker) runs at less than half its speed with it.
  *   Nor does it suit start-up: with it, loading 1,000 devices took about 150 ms longer
- *   (`npm run bench:startup`, Node 20: start to ready 730-990 ms with it from the start, 530-550 ms
- *   without), so with `deferOptimizer` it is switched on by `startOptimizing()` too.
+ *   (Node 20, 5 starts each with `npm run bench:startup`'s devices, timed to the last device's
+ *   first answer: 730-990 ms with it from the start, 530-550 ms without), so with `deferOptimizer` it is switched on by `startOptimizing()` too.
  *
  * - V8's optimizing compilers (TurboFan, and Maglev where V8 ships it on, i.e. Node 22+) are off
  *   during start-up (`deferOptimizer`, default true) and switched on by `startOptimizing()` once

@@ -13,16 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadDeviceDirectory } from '@edgetwin/edgecore';
 import { MAX_CYCLE_MS, toMapperDevice } from '@edgetwin/sdk/mapper';
-import {
-  freePort,
-  missingPeer,
-  missingPythonModule,
-  startKubeApiServer,
-  stopProcess,
-  waitFor,
-} from '@edgetwin/sdk/testing';
+import { freePort, startKubeApiServer, stopProcess, waitFor } from '@edgetwin/sdk/testing';
 import { modbusMapper } from '@edgetwin/mapper-modbus';
-import { PYTHON, startPymodbusTcp, type PySlave } from '../../mappers/modbus/test/helpers/peers.js';
+import { missingPymodbus, startPymodbusTcp, type PySlave } from '../../mappers/modbus/test/helpers/peers.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -128,9 +121,7 @@ describe('applied to the CRDs on the real Kubernetes CRD API server', () => {
   });
 });
 
-const noPeers =
-  missingPeer(PYTHON, 'mbpoll') ??
-  missingPythonModule(PYTHON, 'pymodbus.server', 'python3-pymodbus python3-serial-asyncio');
+const noPeers = missingPymodbus('mbpoll');
 
 describe.skipIf(noPeers)("KubeEdge's Modbus temperature sample against pymodbus, through edgecore", () => {
   let slave: PySlave;

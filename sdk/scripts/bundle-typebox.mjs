@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-export const BUNDLE_MARK = '// @edgetwin/sdk: TypeBox bundled by scripts/bundle-typebox.mjs';
+const BUNDLE_MARK = '// @edgetwin/sdk: TypeBox bundled by scripts/bundle-typebox.mjs';
 
 const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'typebox.js');
 if (readFileSync(file, 'utf8').startsWith(BUNDLE_MARK)) process.exit(0);

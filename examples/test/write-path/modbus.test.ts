@@ -9,12 +9,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modbusMapper } from '@edgetwin/mapper-modbus';
-import { freePort, missingPythonModule, stopProcess, waitFor, waitForPort } from '@edgetwin/sdk/testing';
+import { freePort, stopProcess, waitFor, waitForPort } from '@edgetwin/sdk/testing';
+import { missingPymodbus } from '../../../mappers/modbus/test/helpers/peers.js';
 import { NODE, startWritePath, type WritePath } from './harness.js';
 
 const DEV = 'default/plc-1';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'pymodbus_writes.py');
-const skip = missingPythonModule('/usr/bin/python3', 'pymodbus.server', 'python3-pymodbus python3-serial-asyncio');
+const skip = missingPymodbus();
 
 function yaml(port: number): string {
   const hr = (offset: number, extra = '') =>

@@ -3,7 +3,7 @@
  * (RTU framer) with two slaves on the other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, missingPeer, missingPythonModule } from '@edgetwin/sdk/testing';
+import { waitFor } from '@edgetwin/sdk/testing';
 import type { EdgeTwinError } from '@edgetwin/sdk';
 import type { DeviceSession } from '@edgetwin/sdk/mapper';
 import {
@@ -13,11 +13,9 @@ import {
   type ModbusVisitorConfig,
 } from '@edgetwin/mapper-modbus';
 import { device, hooks, logger, values, type PropDef } from './helpers/devices.js';
-import { PYTHON, startPtyPair, startPymodbusRtu, type PtyPair, type PySlave } from './helpers/peers.js';
+import { missingPymodbus, startPtyPair, startPymodbusRtu, type PtyPair, type PySlave } from './helpers/peers.js';
 
-const skip =
-  missingPeer(PYTHON, 'socat') ??
-  missingPythonModule(PYTHON, 'pymodbus.server', 'python3-pymodbus python3-serial-asyncio');
+const skip = missingPymodbus('socat');
 
 const PROPS: PropDef[] = [
   {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEdgeTwinError, type EdgeTwinError } from '@edgetwin/sdk';
 import { type DeviceSession } from '@edgetwin/sdk/mapper';
-import { captureLogs, missingPeer, missingPythonModule } from '@edgetwin/sdk/testing';
+import { captureLogs } from '@edgetwin/sdk/testing';
 import {
   createModbusDriver,
   type ModbusDriver,
@@ -13,11 +13,9 @@ import {
   type ModbusVisitorConfig,
 } from '@edgetwin/mapper-modbus';
 import { device, hooks, logger, values, type PropDef } from './helpers/devices.js';
-import { mbpollValues, PYTHON, run, startPymodbusTcp, type PySlave, type SlaveSpec } from './helpers/peers.js';
+import { mbpollValues, missingPymodbus, run, startPymodbusTcp, type PySlave, type SlaveSpec } from './helpers/peers.js';
 
-const skip =
-  missingPeer(PYTHON, 'mbpoll') ??
-  missingPythonModule(PYTHON, 'pymodbus.server', 'python3-pymodbus python3-serial-asyncio');
+const skip = missingPymodbus('mbpoll');
 
 const SPEC: SlaveSpec = {
   1: [

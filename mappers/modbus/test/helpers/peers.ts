@@ -4,10 +4,22 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, stopProcess, waitFor, waitForPort } from '@edgetwin/sdk/testing';
+import { freePort, missingPeer, missingPythonModule, stopProcess, waitFor, waitForPort } from '@edgetwin/sdk/testing';
 
 export const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'pymodbus_slave.py');
+
+/**
+ * Why the pymodbus tests cannot run here (pymodbus, or one of `programs`, missing), or undefined;
+ * under CI a missing peer throws (missingPeer). pymodbus needs pyserial, which Debian's
+ * python3-pymodbus only recommends.
+ */
+export function missingPymodbus(...programs: string[]): string | undefined {
+  return (
+    missingPeer(...programs) ??
+    missingPythonModule(PYTHON, 'pymodbus.server', 'python3-pymodbus python3-serial-asyncio')
+  );
+}
 
 export interface SpecItem {
   table: 'hr' | 'ir' | 'co' | 'di';
